@@ -1,0 +1,40 @@
+# memgen: `make figures` builds every figure, `make test` runs the test suite.
+# Both create .venv and install the pinned requirements on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CORES ?= $(shell nproc 2>/dev/null || echo 2)
+PRESET ?=
+PRESET_ARGS := $(if $(PRESET),--configfile presets/$(PRESET).yaml,)
+TARGET ?= figures/all
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: venv test figures dry-run lint bench clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+figures: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --profile profiles/default $(PRESET_ARGS) $(TARGET)
+
+dry-run: $(STAMP)
+	$(BIN)/snakemake -n --cores 8 --profile profiles/default $(PRESET_ARGS) $(TARGET)
+
+lint: $(STAMP)
+	$(BIN)/snakemake --lint
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_ldm.py
+
+clean:
+	rm -rf results figures logs .snakemake

@@ -1,0 +1,95 @@
+"""Tidy result tables (parquet) with JSON provenance sidecars, written atomically."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+_VERSIONED = ("memgen", "numpy", "scipy", "pandas", "pyarrow", "torch", "snakemake")
+
+
+def sidecar_path(table: str | Path) -> Path:
+    """results/x/y.parquet -> results/x/y.json"""
+    return Path(table).with_suffix(".json")
+
+
+def git_commit(start: str | Path = ".") -> str:
+    """HEAD of the repository containing ``start`` (suffixed '+dirty' if modified), or 'unknown'."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=start, capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return "unknown"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=start, capture_output=True, text=True, timeout=10)
+        return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def provenance(config_slice: dict, seed: int | None, wall_time_s: float, device: str = "cpu", **extra) -> dict:
+    """The sidecar record: commit, config slice, seed, versions, device, wall time."""
+    return {
+        "commit": git_commit(Path(__file__).resolve().parent),
+        "config": config_slice,
+        "seed": seed,
+        "versions": package_versions(),
+        "device": device,
+        "host": socket.gethostname(),
+        "argv": sys.argv,
+        "wall_time_s": round(float(wall_time_s), 4),
+        **extra,
+    }
+
+
+def check_finite(df: pd.DataFrame, where: str) -> None:
+    """Refuse to write NaN or Inf: name the column and the first offending row."""
+    for col in df.columns:
+        if pd.api.types.is_numeric_dtype(df[col]):
+            values = df[col].to_numpy(dtype=np.float64)
+            bad = ~np.isfinite(values)
+            if bad.any():
+                row = int(np.flatnonzero(bad)[0])
+                raise ValueError(f"{where}: column {col!r} has a non-finite value ({values[row]}) at row {row}")
+
+
+def _atomic_write(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_table(df: pd.DataFrame, path: str | Path, meta: dict) -> None:
+    """Write ``df`` to parquet and ``meta`` to the JSON sidecar, each via temp file + rename."""
+    path = Path(path)
+    check_finite(df, str(path))
+    _atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
+    _atomic_write(sidecar_path(path), lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2, sort_keys=True, default=str)))
+
+
+def read_tables(paths) -> pd.DataFrame:
+    """Concatenate several parquet tables."""
+    return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)

@@ -1,0 +1,199 @@
+"""Gaussian-kernel density estimates and their L^2 distances, in log space.
+
+A KDE of a point set {x_k} (n points in R^d) with width eps is
+    rho(x) = (1/n) sum_k N(x | x_k, eps^2 I_d).
+Every L^2 quantity between KDEs and Gaussians is a sum of Gaussian product integrals,
+    int N(x|a, A) N(x|b, B) dx = N(a | b, A + B),
+so it is computed exactly; every sum is taken in log space (log-sum-exp), and
+differences of terms are combined with signs in log space (``signed_logsumexp``),
+so that nothing underflows even in d = 100 (``shared/spec/transition-metric.md`` §3).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+LOG_2 = math.log(2.0)
+LOG_2PI = math.log(2.0 * math.pi)
+DEFAULT_BLOCK = 1024
+
+
+@dataclass(frozen=True)
+class SignedLog:
+    """A real number x stored as sign(x) in {-1, 0, 1} and log|x|."""
+
+    sign: int
+    log_abs: float
+
+    @property
+    def value(self) -> float:
+        """x itself (may underflow to 0 or overflow to inf; the log form never does)."""
+        return self.sign * math.exp(self.log_abs) if self.sign else 0.0
+
+
+def signed_logsumexp(log_terms, signs):
+    """log|sum_i s_i e^{l_i}| and its sign, along axis 0.
+
+    With M = max_i l_i: sum_i s_i e^{l_i} = e^M sum_i s_i e^{l_i - M}. Returns
+    (sign, log_abs) arrays (numpy scalars for 1-D input); sign 0 marks an exact zero,
+    whose log_abs is -inf.
+    """
+    logs = np.asarray(log_terms, dtype=np.float64)
+    s = np.asarray(signs, dtype=np.float64).reshape((-1,) + (1,) * (logs.ndim - 1))
+    top = logs.max(axis=0)
+    total = (s * np.exp(logs - top)).sum(axis=0)
+    sign = np.sign(total)
+    with np.errstate(divide="ignore"):
+        log_abs = top + np.log(np.abs(total))
+    return sign.astype(np.int8), log_abs
+
+
+def signed_log_sum(log_terms, signs) -> SignedLog:
+    """Scalar form of :func:`signed_logsumexp`."""
+    sign, log_abs = signed_logsumexp(log_terms, signs)
+    return SignedLog(int(sign), float(log_abs))
+
+
+def _centre(*sets: torch.Tensor) -> list[torch.Tensor]:
+    """Shift all sets by the mean of the first (distances are unchanged; the
+    |a|^2 + |b|^2 - 2 a.b expansion then loses no digits to a large common offset)."""
+    c = sets[0].mean(0)
+    return [s.to(torch.float64) - c for s in sets]
+
+
+def _sq_dists(a: torch.Tensor, b: torch.Tensor, sq_a: torch.Tensor, sq_b: torch.Tensor) -> torch.Tensor:
+    """||a_i - b_j||^2 for a block of rows a and columns b, clamped at 0."""
+    return torch.addmm(sq_a[:, None] + sq_b[None, :], a, b.T, alpha=-2.0).clamp_(min=0.0)
+
+
+def log_self_overlap(points: torch.Tensor, eps: float, block: int = DEFAULT_BLOCK) -> float:
+    """log int rho^2 for the KDE of ``points`` with width eps.
+
+    int rho^2 = (1/n^2) sum_{i,j} N(x_i | x_j, 2 eps^2 I)
+              = (4 pi eps^2)^{-d/2} n^{-2} [n + 2 sum_{i<j} exp(-||x_i - x_j||^2 / (4 eps^2))].
+    Only the upper triangle is evaluated, in row blocks of ``block`` (memory O(block n)).
+    """
+    (x,) = _centre(points)
+    n, d = x.shape
+    sq = (x * x).sum(1)
+    scale = 1.0 / (4.0 * eps * eps)
+    off = x.new_zeros(())
+    for i in range(0, n, block):
+        xi, sqi = x[i : i + block], sq[i : i + block]
+        diag = _sq_dists(xi, xi, sqi, sqi).mul_(-scale).exp_()
+        off += torch.triu(diag, diagonal=1).sum()
+        if i + block < n:
+            off += _sq_dists(xi, x[i + block :], sqi, sq[i + block :]).mul_(-scale).exp_().sum()
+    log_pairs = math.log(n) + math.log1p(2.0 * float(off) / n)
+    return -0.5 * d * math.log(4.0 * math.pi * eps * eps) - 2.0 * math.log(n) + log_pairs
+
+
+def log_cross_overlap(a: torch.Tensor, eps_a: float, b: torch.Tensor, eps_b: float, block: int = DEFAULT_BLOCK) -> float:
+    """log int rho_a rho_b = log (1/(n_a n_b)) sum_{i,j} N(a_i | b_j, (eps_a^2 + eps_b^2) I)."""
+    a, b = _centre(a, b)
+    (na, d), nb = a.shape, b.shape[0]
+    s2 = eps_a * eps_a + eps_b * eps_b
+    sq_a, sq_b = (a * a).sum(1), (b * b).sum(1)
+    blocks = [
+        torch.logsumexp(_sq_dists(a[i : i + block], b, sq_a[i : i + block], sq_b).mul_(-0.5 / s2).flatten(), 0)
+        for i in range(0, na, block)
+    ]
+    lse = float(torch.logsumexp(torch.stack(blocks), 0))
+    return lse - 0.5 * d * (LOG_2PI + math.log(s2)) - math.log(na) - math.log(nb)
+
+
+def log_kde_gaussian_overlap(points: torch.Tensor, eps: float, mean: torch.Tensor, cov: torch.Tensor) -> float:
+    """log int rho N(mean, cov) = log (1/n) sum_k N(x_k | mean, cov + eps^2 I).
+
+    cov may be singular (rank < d): cov + eps^2 I is positive definite. Cholesky
+    factor L of cov + eps^2 I; log N = -1/2 ||L^{-1}(x - m)||^2 - sum log L_ii - d/2 log 2 pi.
+    """
+    n, d = points.shape
+    S = cov + (eps * eps) * torch.eye(d, dtype=cov.dtype, device=cov.device)
+    L = torch.linalg.cholesky(S)
+    r = torch.linalg.solve_triangular(L, (points.to(cov.dtype) - mean).T, upper=False)
+    log_dens = -0.5 * (r * r).sum(0) - torch.log(torch.diagonal(L)).sum() - 0.5 * d * LOG_2PI
+    return float(torch.logsumexp(log_dens, 0)) - math.log(n)
+
+
+def log_gaussian_self_overlap(cov: torch.Tensor) -> float:
+    """log int N(m, Sigma)^2 = -d/2 log(4 pi) - 1/2 log det Sigma (Sigma positive definite)."""
+    d = cov.shape[0]
+    L = torch.linalg.cholesky(cov)
+    return -0.5 * d * math.log(4.0 * math.pi) - float(torch.log(torch.diagonal(L)).sum())
+
+
+def kde_l2_distance(a: torch.Tensor, eps_a: float, b: torch.Tensor, eps_b: float) -> SignedLog:
+    """int (rho_a - rho_b)^2 = int rho_a^2 + int rho_b^2 - 2 int rho_a rho_b, in log space."""
+    terms = [log_self_overlap(a, eps_a), log_self_overlap(b, eps_b), LOG_2 + log_cross_overlap(a, eps_a, b, eps_b)]
+    return signed_log_sum(terms, [1, 1, -1])
+
+
+def kde_gaussian_l2_distance(points: torch.Tensor, eps: float, mean: torch.Tensor, cov: torch.Tensor) -> SignedLog:
+    """int (rho - N(mean, cov))^2 for a positive-definite cov, in log space."""
+    terms = [log_self_overlap(points, eps), log_gaussian_self_overlap(cov), LOG_2 + log_kde_gaussian_overlap(points, eps, mean, cov)]
+    return signed_log_sum(terms, [1, 1, -1])
+
+
+def transition_delta(log_self_train: float, log_cross_train: float, log_self_orig: float, log_cross_orig: float) -> SignedLog:
+    """Delta = E_TG - E_OG (eqs. 19-21); the int rho_G^2 terms cancel:
+
+    Delta = int rho_T^2 - 2 int rho_T rho_G - int rho_O^2 + 2 int rho_O rho_G.
+    Arguments are the logs of the four integrals.
+    """
+    return signed_log_sum(
+        [log_self_train, LOG_2 + log_cross_train, log_self_orig, LOG_2 + log_cross_orig], [1, -1, -1, 1]
+    )
+
+
+@dataclass(frozen=True)
+class Proportion:
+    """An estimated probability with its two-sided confidence interval."""
+
+    p: float
+    low: float
+    high: float
+    trials: int
+
+
+def probability_positive(delta_signs, z: float = 1.959963984540054) -> Proportion:
+    """P(Delta > 0) from the signs of Delta over independent trials (ties count 1/2),
+    with the Wilson score interval
+        (p + z^2/2k -/+ z sqrt(p(1-p)/k + z^2/4k^2)) / (1 + z^2/k),  k trials."""
+    s = np.asarray(delta_signs, dtype=np.float64)
+    k = s.size
+    if k == 0:
+        raise ValueError("probability_positive needs at least one trial")
+    p = float(np.mean((s > 0) + 0.5 * (s == 0)))
+    denom = 1.0 + z * z / k
+    centre = (p + z * z / (2 * k)) / denom
+    half = z * math.sqrt(p * (1.0 - p) / k + z * z / (4.0 * k * k)) / denom
+    return Proportion(p=p, low=max(0.0, centre - half), high=min(1.0, centre + half), trials=k)
+
+
+def log_kde_mise_ratio(eps, n, d, sigma: float = 1.0):
+    """log of MISE(eps) / int rho^2 for a Gaussian KDE of n iid N(mu, sigma^2 I_d) points.
+
+    Exact (no asymptotics): with int rho^2 = (4 pi sigma^2)^{-d/2},
+      MISE / int rho^2 = (1/n) (sigma^2/eps^2)^{d/2} + (1 - 1/n) (sigma^2/(sigma^2+eps^2))^{d/2}
+                         - 2 (2 sigma^2/(2 sigma^2+eps^2))^{d/2} + 1,
+    from E rho_hat^2 = (1/n) E K^2 + (1 - 1/n) (E K)^2 and Gaussian product integrals.
+    Vectorised over eps (and n).
+    """
+    eps2 = np.asarray(eps, dtype=np.float64) ** 2
+    n = np.asarray(n, dtype=np.float64)
+    s2 = sigma * sigma
+    h = 0.5 * d
+    logs = np.broadcast_arrays(
+        -np.log(n) + h * np.log(s2 / eps2),
+        np.log1p(-1.0 / n) + h * np.log(s2 / (s2 + eps2)),
+        LOG_2 + h * np.log(2.0 * s2 / (2.0 * s2 + eps2)),
+        np.zeros_like(eps2),
+    )
+    sign, log_abs = signed_logsumexp(np.stack(logs), [1, 1, -1, 1])
+    if np.any(sign <= 0):
+        raise FloatingPointError("MISE lost all its digits to cancellation; widen the eps range")
+    return log_abs

@@ -1,0 +1,181 @@
+"""Trial sweeps of Paper B's linear diffusion model (Figs. 2-3) and their summaries.
+
+Command line (one Snakemake job = one block of trials for one dimension d):
+
+    python -m memgen.ldm_sweeps hellinger  --model JSON --sweep JSON --trials 0:50 --seed S --out T.parquet
+    python -m memgen.ldm_sweeps transition --model JSON --sweep JSON --N 10000 --trials 0:50 --seed S --out T.parquet
+    python -m memgen.ldm_sweeps summarise {hellinger,transition} --out S.parquet T1.parquet T2.parquet ...
+
+Every trial draws from its own stream (seed, experiment, d, trial[, n]), so results do
+not depend on how trials are split into blocks.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from memgen.io import provenance, read_tables, write_table
+from memgen.kde import log_kde_gaussian_overlap, log_self_overlap, probability_positive, transition_delta
+from memgen.linear import (
+    COVARIANCES,
+    LinearDiffusionParams,
+    fit_generated_laws,
+    gaussian_hellinger2,
+    isotropic_law,
+    kernel_width_large_d,
+    noise_data,
+    sample_gaussian_data,
+)
+from memgen.seeding import torch_generator
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One dimension d and its log-spaced grid of training-set sizes n."""
+
+    d: int
+    n_min: int
+    n_max: int
+    num: int
+
+    @property
+    def n_grid(self) -> np.ndarray:
+        return log_int_grid(self.n_min, self.n_max, self.num)
+
+
+def log_int_grid(n_min: int, n_max: int, num: int) -> np.ndarray:
+    """Up to ``num`` distinct integers, geometrically spaced from n_min to n_max inclusive."""
+    return np.unique(np.round(np.geomspace(n_min, n_max, num)).astype(np.int64))
+
+
+def model_from_config(model: dict) -> tuple[LinearDiffusionParams, tuple[str, ...]]:
+    """(params, covariance conventions to evaluate) from the config slice ``ldm.model``."""
+    params = LinearDiffusionParams(mu=model["mu"], sigma=model["sigma"], T=model["T"], lam=model["lambda"])
+    first = model["covariance"]
+    others = tuple(c for c in COVARIANCES if c != first) if model.get("compare_covariance", True) else ()
+    return params, (first, *others)
+
+
+def _training_pair(params: LinearDiffusionParams, n: int, d: int, g: torch.Generator):
+    Y = sample_gaussian_data(n, d, params.mu, params.sigma, g)
+    return Y, noise_data(Y, params, g)
+
+
+def hellinger_trials(sweep: Sweep, trials: range, params: LinearDiffusionParams, covariances, seed: int) -> pd.DataFrame:
+    """E[H^2(rho || rho_G)] samples (eq. 18): one row per (n, trial, covariance)."""
+    truth = isotropic_law(sweep.d, params.mu, params.sigma)
+    rows = []
+    for trial in tqdm(trials, desc=f"hellinger d={sweep.d}", mininterval=5):
+        for n in sweep.n_grid:
+            g = torch_generator(seed, "ldm_hellinger", sweep.d, trial, n)
+            Y, X = _training_pair(params, int(n), sweep.d, g)
+            for cov, law in fit_generated_laws(Y, X, params, covariances).items():
+                rows.append(dict(d=sweep.d, n=int(n), trial=trial, covariance=cov, h2=gaussian_hellinger2(truth, law), rank=law.rank))
+    return pd.DataFrame(rows)
+
+
+def transition_trials(sweep: Sweep, trials: range, params: LinearDiffusionParams, covariances, N: int, seed: int) -> pd.DataFrame:
+    """Delta = E_TG - E_OG (eq. 20) per (n, trial, covariance), stored as its sign and the
+    logs of its four terms (``kde.transition_delta``). The original set (N points, width
+    sigma N^{-1/d}) is fresh per trial and shared by the n-grid; int rho_O^2 is computed
+    once per original set."""
+    d, sigma = sweep.d, params.sigma
+    eps_orig = float(kernel_width_large_d(sigma, d, N))
+    rows = []
+    for trial in tqdm(trials, desc=f"transition d={d}", mininterval=5):
+        original = sample_gaussian_data(N, d, params.mu, sigma, torch_generator(seed, "ldm_original", d, trial))
+        log_self_orig = log_self_overlap(original, eps_orig)
+        for n in sweep.n_grid:
+            g = torch_generator(seed, "ldm_transition", d, trial, n)
+            Y, X = _training_pair(params, int(n), d, g)
+            eps_train = float(kernel_width_large_d(sigma, d, n))
+            log_self_train = log_self_overlap(Y, eps_train)
+            for cov, law in fit_generated_laws(Y, X, params, covariances).items():
+                log_cross_train = log_kde_gaussian_overlap(Y, eps_train, law.mean, law.cov)
+                log_cross_orig = log_kde_gaussian_overlap(original, eps_orig, law.mean, law.cov)
+                delta = transition_delta(log_self_train, log_cross_train, log_self_orig, log_cross_orig)
+                rows.append(
+                    dict(
+                        d=d, n=int(n), trial=trial, covariance=cov, delta_sign=delta.sign,
+                        log_self_train=log_self_train, log_cross_train=log_cross_train,
+                        log_self_orig=log_self_orig, log_cross_orig=log_cross_orig, rank=law.rank,
+                    )
+                )
+    return pd.DataFrame(rows)
+
+
+def summarise_hellinger(df: pd.DataFrame) -> pd.DataFrame:
+    """Mean and standard error of H^2 per (d, n, covariance)."""
+    g = df.groupby(["d", "n", "covariance"])["h2"]
+    out = g.agg(h2_mean="mean", h2_std="std", trials="count").reset_index()
+    out["h2_sem"] = (out["h2_std"].fillna(0.0) / np.sqrt(out["trials"])).astype(float)
+    out["h2_std"] = out["h2_std"].fillna(0.0)
+    return out
+
+
+def summarise_transition(df: pd.DataFrame) -> pd.DataFrame:
+    """P(Delta > 0) with its Wilson interval per (d, n, covariance)."""
+    rows = []
+    for (d, n, cov), grp in df.groupby(["d", "n", "covariance"]):
+        prop = probability_positive(grp["delta_sign"].to_numpy())
+        rows.append(dict(d=d, n=n, covariance=cov, p_positive=prop.p, ci_low=prop.low, ci_high=prop.high, trials=prop.trials))
+    return pd.DataFrame(rows)
+
+
+def _trial_range(text: str) -> range:
+    try:
+        start, stop = (int(x) for x in text.split(":"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--trials must be START:STOP, got {text!r}") from exc
+    if not 0 <= start < stop:
+        raise argparse.ArgumentTypeError(f"--trials must satisfy 0 <= START < STOP, got {text!r}")
+    return range(start, stop)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m memgen.ldm_sweeps", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("hellinger", "transition"):
+        p = sub.add_parser(name)
+        p.add_argument("--model", type=json.loads, required=True, help="JSON of config ldm.model")
+        p.add_argument("--sweep", type=json.loads, required=True, help="JSON {d, n_min, n_max, num}")
+        p.add_argument("--trials", type=_trial_range, required=True, help="START:STOP (global trial indices)")
+        p.add_argument("--seed", type=int, required=True)
+        p.add_argument("--out", required=True)
+        if name == "transition":
+            p.add_argument("--N", type=int, required=True, help="size of the original set")
+    s = sub.add_parser("summarise")
+    s.add_argument("kind", choices=["hellinger", "transition"])
+    s.add_argument("--out", required=True)
+    s.add_argument("tables", nargs="+")
+    args = parser.parse_args(argv)
+
+    torch.set_default_dtype(torch.float64)
+    start = time.perf_counter()
+    if args.command == "summarise":
+        table = (summarise_hellinger if args.kind == "hellinger" else summarise_transition)(read_tables(args.tables))
+        meta = provenance({"inputs": args.tables}, seed=None, wall_time_s=time.perf_counter() - start)
+    else:
+        params, covariances = model_from_config(args.model)
+        sweep = Sweep(**args.sweep)
+        if args.command == "hellinger":
+            table = hellinger_trials(sweep, args.trials, params, covariances, args.seed)
+        else:
+            table = transition_trials(sweep, args.trials, params, covariances, args.N, args.seed)
+        cfg = {"model": args.model, "sweep": args.sweep, "trials": [args.trials.start, args.trials.stop]}
+        if args.command == "transition":
+            cfg["N"] = args.N
+        meta = provenance(cfg, seed=args.seed, wall_time_s=time.perf_counter() - start)
+    write_table(table, args.out, meta)
+    print(f"wrote {len(table)} rows to {args.out} in {time.perf_counter() - start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
