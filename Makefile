@@ -25,10 +25,10 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 figures: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) --profile profiles/default $(PRESET_ARGS) $(TARGET)
+	$(BIN)/snakemake $(TARGET) --cores $(CORES) $(PRESET_ARGS)
 
 dry-run: $(STAMP)
-	$(BIN)/snakemake -n --cores 8 --profile profiles/default $(PRESET_ARGS) $(TARGET)
+	$(BIN)/snakemake $(TARGET) -n --cores 8 $(PRESET_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint

@@ -1,0 +1,99 @@
+# Helpers shared by every rule: config validation, module sources, config slices.
+import ast
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+SRC = Path(workflow.basedir) / "src"
+sys.path.insert(0, str(SRC))
+# jobs run `python -m memgen.<module>` from this checkout, also without an install
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))
+
+from memgen.config import validate_config
+
+validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+
+ENV = "../../envs/memgen.yaml"
+FIGURES = ["ldm_hellinger", "ldm_transition", "kde_width"]
+
+
+wildcard_constraints:
+    d=r"\d+",
+    block=r"\d{3}",
+
+
+def _memgen_imports(path):
+    """memgen modules imported by the source file at ``path``."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("memgen.")}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            if node.module == "memgen":
+                found |= {f"memgen.{a.name}" for a in node.names}
+            elif node.module.startswith("memgen."):
+                found.add(node.module)
+    return found
+
+
+def module_sources(*modules):
+    """Source files of ``modules`` and of every memgen module they import, recursively,
+    relative to the workflow directory: declared as inputs, so editing one reruns
+    exactly the jobs that use it."""
+    seen, todo = set(), ["memgen", *modules]
+    while todo:
+        mod = todo.pop()
+        if mod in seen:
+            continue
+        seen.add(mod)
+        rel = Path(*mod.split("."))
+        path = SRC / rel / "__init__.py" if (SRC / rel).is_dir() else SRC / rel.with_suffix(".py")
+        if path.exists():
+            todo.extend(_memgen_imports(path))
+    files = []
+    for mod in sorted(seen):
+        rel = Path(*mod.split("."))
+        path = SRC / rel / "__init__.py" if (SRC / rel).is_dir() else SRC / rel.with_suffix(".py")
+        if path.exists():
+            files.append(str(path.relative_to(workflow.basedir)))
+    return files
+
+
+def as_json(obj):
+    """A config slice as compact, key-sorted JSON (a shell argument and a params value)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+
+
+def ldm_sweep(section, d):
+    """The sweep of ldm.<section> for dimension d."""
+    for sweep in config["ldm"][section]["sweeps"]:
+        if int(sweep["d"]) == int(d):
+            return sweep
+    raise ValueError(f"no sweep with d = {d} in config ldm.{section}.sweeps")
+
+
+def n_blocks(section):
+    cfg = config["ldm"][section]
+    return math.ceil(cfg["trials"] / cfg["trials_per_job"])
+
+
+def trial_range(section, block):
+    """Global trial indices START:STOP of a block of ldm.<section>."""
+    cfg = config["ldm"][section]
+    start = int(block) * cfg["trials_per_job"]
+    return f"{start}:{min(start + cfg['trials_per_job'], cfg['trials'])}"
+
+
+def ldm_block_tables(section):
+    """Every block table of ldm.<section>, over all sweeps."""
+    return [
+        f"results/ldm/{section}/d{sweep['d']}/block{b:03d}.parquet"
+        for sweep in config["ldm"][section]["sweeps"]
+        for b in range(n_blocks(section))
+    ]
+
+
+# Runs notebooks/<figure>.ipynb into figures/<figure>.ipynb with the rule's parameters.
+PAPERMILL = "papermill {input.notebook} {output.notebook} --kernel python3 --cwd . -y {params.parameters:q} > {log} 2>&1"

@@ -1,0 +1,84 @@
+# Figures: one papermill notebook per figure; the executed notebook is kept beside it.
+
+
+rule figure_ldm_hellinger:
+    input:
+        notebook="notebooks/ldm_hellinger.ipynb",
+        summary="results/ldm/hellinger_summary.parquet",
+        code=module_sources("memgen.plotting"),
+    output:
+        pdf="figures/ldm_hellinger.pdf",
+        png="figures/ldm_hellinger.png",
+        notebook="figures/ldm_hellinger.ipynb",
+    log:
+        "logs/figures/ldm_hellinger.log",
+    params:
+        parameters=lambda w, input: as_json(
+            {"summary": input.summary, "out_prefix": "figures/ldm_hellinger", "model": config["ldm"]["model"]}
+        ),
+    conda:
+        ENV
+    shell:
+        PAPERMILL
+
+
+rule figure_ldm_transition:
+    input:
+        notebook="notebooks/ldm_transition.ipynb",
+        summary="results/ldm/transition_summary.parquet",
+        code=module_sources("memgen.plotting"),
+    output:
+        pdf="figures/ldm_transition.pdf",
+        png="figures/ldm_transition.png",
+        notebook="figures/ldm_transition.ipynb",
+    log:
+        "logs/figures/ldm_transition.log",
+    params:
+        parameters=lambda w, input: as_json(
+            {
+                "summary": input.summary,
+                "out_prefix": "figures/ldm_transition",
+                "model": config["ldm"]["model"],
+                "N": config["ldm"]["transition"]["N"],
+            }
+        ),
+    conda:
+        ENV
+    shell:
+        PAPERMILL
+
+
+rule figure_kde_width:
+    input:
+        notebook="notebooks/kde_width.ipynb",
+        curves="results/kde_width/curves.parquet",
+        optima="results/kde_width/optima.parquet",
+        code=module_sources("memgen.plotting"),
+    output:
+        pdf="figures/kde_width.pdf",
+        png="figures/kde_width.png",
+        notebook="figures/kde_width.ipynb",
+    log:
+        "logs/figures/kde_width.log",
+    params:
+        parameters=lambda w, input: as_json(
+            {"curves": input.curves, "optima": input.optima, "out_prefix": "figures/kde_width", "sigma": config["kde_width"]["sigma"]}
+        ),
+    conda:
+        ENV
+    shell:
+        PAPERMILL
+
+
+rule figures_all:
+    input:
+        expand("figures/{name}.{ext}", name=FIGURES, ext=["pdf", "png"]),
+    output:
+        "figures/all",
+    log:
+        "logs/figures/all.log",
+    localrule: True
+    conda:
+        ENV
+    shell:
+        "ls -1 {input} > {output} 2> {log}"

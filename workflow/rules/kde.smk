@@ -1,0 +1,20 @@
+# Kernel width: exact MISE of a Gaussian KDE on Gaussian data vs the formulas of Paper B §2.2.
+
+
+rule kde_width_tables:
+    input:
+        code=module_sources("memgen.kde_width"),
+    output:
+        curves="results/kde_width/curves.parquet",
+        curves_meta="results/kde_width/curves.json",
+        optima="results/kde_width/optima.parquet",
+        optima_meta="results/kde_width/optima.json",
+    log:
+        "logs/kde_width/tables.log",
+    params:
+        config=as_json(config["kde_width"]),
+    conda:
+        ENV
+    shell:
+        "python -m memgen.kde_width --config {params.config:q} --curves {output.curves} "
+        "--optima {output.optima} > {log} 2>&1"
