@@ -34,7 +34,7 @@ lint: $(STAMP)
 	$(BIN)/snakemake --lint
 
 bench: $(STAMP)
-	$(BIN)/python bench/bench_ldm.py
+	$(BIN)/python bench/bench_ldm.py $(BENCH_ARGS)
 
 clean:
 	rm -rf results figures logs .snakemake

@@ -2,14 +2,11 @@
 import ast
 import json
 import math
-import os
 import sys
 from pathlib import Path
 
 SRC = Path(workflow.basedir) / "src"
-sys.path.insert(0, str(SRC))
-# jobs run `python -m memgen.<module>` from this checkout, also without an install
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))
+sys.path.insert(0, str(SRC))  # for the config check; jobs use the installed (editable) memgen
 
 from memgen.config import validate_config
 

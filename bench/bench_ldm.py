@@ -1,0 +1,96 @@
+"""Benchmarks of Paper B's linear diffusion model (CPU).
+
+    python bench/bench_ldm.py            # trial rate at d = 100, N = 1e4, n = 100 (+ kernel comparison)
+    python bench/bench_ldm.py --sweep    # also the wall time of the paper-scale Fig. 3 sweep
+                                         # (snakemake on config.yaml in a scratch copy, all cores)
+
+Prints medians over repeats; nothing is asserted.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.spatial.distance import pdist
+from scipy.special import logsumexp
+
+from memgen.ldm_sweeps import Sweep, model_from_config, transition_trials
+from memgen.kde import log_self_overlap
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL = {"mu": 10.0, "sigma": 1.0, "T": 2.0, "lambda": float(np.exp(-4)), "covariance": "exact", "compare_covariance": False}
+
+
+def median_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def naive_log_self_overlap(x: np.ndarray, eps: float) -> float:
+    """Reference: all pairs from scipy's pdist, one logsumexp (O(N^2) memory)."""
+    n, d = x.shape
+    logs = -pdist(x, "sqeuclidean") / (4 * eps * eps)
+    return float(logsumexp(np.concatenate([np.zeros(n), logs, logs]))) - 2 * np.log(n) - 0.5 * d * np.log(4 * np.pi * eps * eps)
+
+
+def bench_trial_rate(repeats: int) -> None:
+    params, covs = model_from_config(MODEL)
+    sweep = Sweep(d=100, n_min=100, n_max=100, num=1)
+    counter = iter(range(10**6))
+    transition_trials(sweep, range(1), params, covs, 10_000, seed=0)  # warm-up
+    t = median_time(lambda: transition_trials(sweep, range(next(counter), next(counter) + 1), params, covs, 10_000, seed=0), repeats)
+    print(f"P(Delta>0) trial, d=100, N=1e4, n=100, one convention: median {t * 1e3:.0f} ms -> {1 / t:.2f} trials/s ({torch.get_num_threads()} threads)")
+
+    x = torch.randn(10_000, 100, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    eps = 10_000 ** (-1 / 100)
+    fast = median_time(lambda: log_self_overlap(x, eps), repeats)
+    naive = median_time(lambda: naive_log_self_overlap(x.numpy(), eps), max(1, repeats // 2))
+    diff = abs(log_self_overlap(x, eps) - naive_log_self_overlap(x.numpy(), eps))
+    print(f"int rho_O^2, N=1e4, d=100: blocked torch {fast * 1e3:.0f} ms vs pdist+logsumexp {naive * 1e3:.0f} ms "
+          f"-> {naive / fast:.1f}x (|difference| of logs {diff:.1e})")
+
+
+def bench_sweep(cores: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp) / "repo"
+        shutil.copytree(REPO, work, ignore=shutil.ignore_patterns(".venv", ".git", "results", "figures", "logs", ".snakemake", "bench"))
+        env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+        t = time.perf_counter()
+        proc = subprocess.run([str(Path(sys.executable).parent / "snakemake"), "results/ldm/transition_summary.parquet", "--cores", str(cores)],
+                              cwd=work, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - t
+        if proc.returncode != 0:
+            print(proc.stderr[-3000:])
+            raise SystemExit("paper-scale sweep failed")
+        import pandas as pd
+        df = pd.read_parquet(work / "results" / "ldm" / "transition_summary.parquet")
+        print(f"paper-scale Fig. 3 sweep (config.yaml: d in {sorted(df.d.unique())}, {df.n.nunique()} distinct n, "
+              f"{int(df.trials.min())} trials per n, both conventions) on {cores} cores: {wall:.0f} s wall")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--sweep", action="store_true", help="also time the paper-scale Fig. 3 sweep")
+    ap.add_argument("--cores", type=int, default=os.cpu_count())
+    args = ap.parse_args()
+    bench_trial_rate(args.repeats)
+    if args.sweep:
+        bench_sweep(args.cores)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""The config schema: defaults, and rejections that name the key before any job runs."""
+import copy
+
+import pytest
+import yaml
+
+from memgen.config import ConfigError, validate_config
+from workflow_utils import REPO, copy_repo, snakemake, write_yaml
+
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def test_config_yaml_is_valid_and_complete():
+    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+    filled = validate_config(copy.deepcopy(cfg), SCHEMA)
+    assert filled == cfg  # every key is spelled out in config.yaml
+
+
+def test_defaults_are_filled():
+    cfg = validate_config({}, SCHEMA)
+    assert cfg["ldm"]["model"]["covariance"] == "exact"
+    assert cfg["ldm"]["transition"]["N"] == 10000
+    assert cfg["ldm"]["transition"]["sweeps"][0]["d"] == 16
+    assert cfg["kde_width"]["eps_grid"]["num"] == 200
+
+
+BAD = [
+    ({"ldm": {"model": {"sigma": 0}}}, "ldm.model.sigma"),
+    ({"ldm": {"model": {"sigma": -1.0}}}, "ldm.model.sigma"),
+    ({"ldm": {"model": {"T": -1}}}, "ldm.model.T"),
+    ({"ldm": {"model": {"lambda": 0}}}, "ldm.model.lambda"),
+    ({"ldm": {"model": {"covariance": "transpose"}}}, "ldm.model.covariance"),
+    ({"ldm": {"model": {"sigmaa": 1.0}}}, "ldm.model.sigmaa"),
+    ({"ldm": {"transition": {"N": 0}}}, "ldm.transition.N"),
+    ({"ldm": {"transition": {"N": "many"}}}, "ldm.transition.N"),
+    ({"ldm": {"transition": {"trials": 0}}}, "ldm.transition.trials"),
+    ({"ldm": {"hellinger": {"trials_per_job": 0}}}, "ldm.hellinger.trials_per_job"),
+    ({"ldm": {"hellinger": {"sweeps": []}}}, "ldm.hellinger.sweeps"),
+    ({"ldm": {"transition": {"sweeps": [{"d": 0, "n_min": 2, "n_max": 10, "num": 3}]}}}, "ldm.transition.sweeps.0.d"),
+    ({"ldm": {"transition": {"sweeps": [{"d": 4, "n_min": -3, "n_max": 10, "num": 3}]}}}, "ldm.transition.sweeps.0.n_min"),
+    ({"ldm": {"hellinger": {"sweeps": [{"d": 4, "n_min": 20, "n_max": 10, "num": 3}]}}}, "ldm.hellinger.sweeps.0.n_max"),
+    ({"kde_width": {"dims": []}}, "kde_width.dims"),
+    ({"kde_width": {"sigma": -2.0}}, "kde_width.sigma"),
+    ({"ldmm": {}}, "ldmm"),
+    ({"seed": 1.5}, "seed"),
+]
+
+
+@pytest.mark.parametrize("override,key", BAD, ids=[k for _, k in BAD])
+def test_validate_config_names_the_key(override, key):
+    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+    for section, value in override.items():
+        if isinstance(value, dict) and isinstance(cfg.get(section), dict):
+            for k, v in value.items():
+                cfg[section][k] = {**cfg[section][k], **v} if isinstance(v, dict) and isinstance(cfg[section].get(k), dict) else v
+        else:
+            cfg[section] = value
+    with pytest.raises(ConfigError) as err:
+        validate_config(cfg, SCHEMA)
+    assert f"'{key}'" in str(err.value)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return copy_repo(tmp_path_factory.mktemp("schema") / "repo")
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("override,key", BAD, ids=[k for _, k in BAD])
+def test_snakemake_rejects_bad_config_before_any_job(workdir, tmp_path, override, key):
+    bad = write_yaml(tmp_path / "bad.yaml", override)
+    proc = snakemake(workdir, "figures/all", "--cores", "1", "--configfile", str(bad))
+    assert proc.returncode != 0
+    assert f"'{key}'" in proc.stdout + proc.stderr
+    assert not (workdir / "results").exists() and not (workdir / "logs").exists() and not (workdir / "figures").exists()

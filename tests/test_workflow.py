@@ -1,0 +1,104 @@
+"""Snakemake end to end: lint, paper-scale dry run, the quick preset, rerun semantics."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from memgen.io import sidecar_path
+from workflow_utils import copy_repo, planned_jobs, snakemake
+
+pytestmark = pytest.mark.workflow
+QUICK = ("--configfile", "presets/quick.yaml")
+FIGURES = ["ldm_hellinger", "ldm_transition", "kde_width"]
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """The quick preset built once in a private copy of the repository."""
+    work = copy_repo(tmp_path_factory.mktemp("quick") / "repo")
+    proc = snakemake(work, "figures/all", "--cores", "2", *QUICK)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return work
+
+
+def test_lint_is_clean(tmp_path):
+    work = copy_repo(tmp_path / "repo")
+    proc = snakemake(work, "--lint")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Congratulations" in proc.stdout + proc.stderr
+
+
+def test_paper_scale_dry_run_plans_every_figure(tmp_path):
+    work = copy_repo(tmp_path / "repo")
+    proc = snakemake(work, "figures/all", "-n", "--cores", "8")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    jobs = planned_jobs(proc.stdout + proc.stderr)
+    # config.yaml: 2 sweeps x ceil(300/50) transition blocks, 2 x ceil(200/50) Hellinger blocks
+    assert jobs["ldm_transition_block"] == 12
+    assert jobs["ldm_hellinger_block"] == 8
+    assert jobs["ldm_summary"] == 2
+    for name in FIGURES:
+        assert jobs[f"figure_{name}"] == 1
+    assert not (work / "results").exists()
+
+
+def test_quick_preset_builds_all_figures(quick_run):
+    listed = (quick_run / "figures" / "all").read_text().split()
+    assert sorted(listed) == sorted(f"figures/{n}.{e}" for n in FIGURES for e in ("pdf", "png"))
+    for name in FIGURES:
+        for ext in ("pdf", "png", "ipynb"):
+            assert (quick_run / "figures" / f"{name}.{ext}").stat().st_size > 1000
+        executed = json.loads((quick_run / "figures" / f"{name}.ipynb").read_text())
+        assert not any(o.get("output_type") == "error" for c in executed["cells"] for o in c.get("outputs", []))
+
+
+def test_quick_tables_and_provenance(quick_run):
+    res = quick_run / "results"
+    blocks = sorted((res / "ldm" / "transition").rglob("block*.parquet"))
+    assert len(blocks) == 4
+    meta = json.loads(sidecar_path(blocks[0]).read_text())
+    assert {"commit", "config", "seed", "versions", "device", "wall_time_s"} <= set(meta)
+    assert meta["config"]["N"] == 1000 and meta["config"]["model"]["covariance"] == "exact"
+    for table in res.rglob("*.parquet"):
+        df = pd.read_parquet(table)
+        numeric = df.select_dtypes("number").to_numpy(dtype=float)
+        assert np.isfinite(numeric).all(), table
+
+
+def test_quick_results_show_the_transition(quick_run):
+    hell = pd.read_parquet(quick_run / "results" / "ldm" / "hellinger_summary.parquet")
+    exact = hell[hell.covariance == "exact"]
+    for d, grp in exact.groupby("d"):
+        assert (grp[grp.n <= d].h2_mean == 1.0).all()
+        above = grp[grp.n > d].sort_values("n")
+        assert (above.h2_mean < 1.0).all() and np.all(np.diff(above.h2_mean) < 0)
+    trans = pd.read_parquet(quick_run / "results" / "ldm" / "transition_summary.parquet")
+    d16 = trans[(trans.d == 16) & (trans.covariance == "exact")].sort_values("n")
+    assert d16.p_positive.iloc[0] < 0.1  # memorization at small n
+    assert d16[d16.n <= 16].p_positive.max() < 0.5
+    assert d16.p_positive.max() > 0.8  # generalization past n ~ d
+    assert (d16.ci_low <= d16.p_positive).all() and (d16.p_positive <= d16.ci_high).all()
+
+
+def test_rerun_semantics(quick_run):
+    work = quick_run
+    dry = lambda: planned_jobs((p := snakemake(work, "figures/all", "-n", "--cores", "2", *QUICK)).stdout + p.stderr)
+    assert dry() == {}
+    # touching without changing: nothing reruns
+    for f in ("src/memgen/linear.py", "notebooks/ldm_transition.ipynb"):
+        (work / f).touch()
+    assert dry() == {}
+    # editing one notebook reruns only its figure
+    nb = work / "notebooks" / "ldm_hellinger.ipynb"
+    original = nb.read_text()
+    nb.write_text(original.replace('"cells": [', '"cells": [\n  ', 1))
+    assert dry() == {"figure_ldm_hellinger": 1, "figures_all": 1}
+    nb.write_text(original)
+    # editing linear.py reruns the LDM jobs, the kernel-width table (it imports linear) and their figures
+    lin = work / "src" / "memgen" / "linear.py"
+    lin.write_text(lin.read_text() + "\n# edited\n")
+    jobs = dry()
+    assert jobs["ldm_hellinger_block"] == 2 and jobs["ldm_transition_block"] == 4 and jobs["ldm_summary"] == 2
+    assert {"figure_ldm_hellinger", "figure_ldm_transition", "kde_width_tables", "figure_kde_width"} <= set(jobs)
+    lin.write_text(lin.read_text().replace("\n# edited\n", ""))
