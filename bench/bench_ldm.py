@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import os
+
+os.environ.setdefault("TQDM_DISABLE", "1")
 import shutil
 import statistics
 import subprocess
@@ -51,7 +53,11 @@ def bench_trial_rate(repeats: int) -> None:
     sweep = Sweep(d=100, n_min=100, n_max=100, num=1)
     counter = iter(range(10**6))
     transition_trials(sweep, range(1), params, covs, 10_000, seed=0)  # warm-up
-    t = median_time(lambda: transition_trials(sweep, range(next(counter), next(counter) + 1), params, covs, 10_000, seed=0), repeats)
+    def one_trial():
+        k = next(counter)
+        transition_trials(sweep, range(k, k + 1), params, covs, 10_000, seed=0)
+
+    t = median_time(one_trial, repeats)
     print(f"P(Delta>0) trial, d=100, N=1e4, n=100, one convention: median {t * 1e3:.0f} ms -> {1 / t:.2f} trials/s ({torch.get_num_threads()} threads)")
 
     x = torch.randn(10_000, 100, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
