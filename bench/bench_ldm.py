@@ -83,7 +83,7 @@ def bench_sweep(cores: int) -> None:
             raise SystemExit("paper-scale sweep failed")
         import pandas as pd
         df = pd.read_parquet(work / "results" / "ldm" / "transition_summary.parquet")
-        print(f"paper-scale Fig. 3 sweep (config.yaml: d in {sorted(df.d.unique())}, {df.n.nunique()} distinct n, "
+        print(f"paper-scale Fig. 3 sweep (config.yaml: d in {sorted(int(d) for d in df.d.unique())}, {df.n.nunique()} distinct n, "
               f"{int(df.trials.min())} trials per n, both conventions) on {cores} cores: {wall:.0f} s wall")
 
 
