@@ -42,8 +42,6 @@ def _describe(error) -> list[str]:
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(set(error.instance) - set(allowed))
         return [f"config key '{_key(where + [k])}': unknown key (allowed here: {', '.join(allowed)})" for k in extra]
-    if error.validator == "required":
-        return [f"config key '{_key(where)}': {error.message}"]
     return [f"config key '{_key(where)}': {error.message}"]
 
 
