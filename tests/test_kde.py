@@ -167,6 +167,11 @@ def test_probability_positive_wilson_reference_values():
     assert prop.low == 0.0 and prop.high == pytest.approx(0.1611, abs=1e-4)
     # ties count 1/2
     assert probability_positive([1, 0, 0, -1]).p == 0.5
+    # the interval contains p also at p = 0 and p = 1 (no rounding past it)
+    for k in (1, 7, 300):
+        for signs in ([1] * k, [-1] * k):
+            prop = probability_positive(signs)
+            assert prop.low <= prop.p <= prop.high
     with pytest.raises(ValueError):
         probability_positive([])
 

@@ -171,7 +171,8 @@ def probability_positive(delta_signs, z: float = 1.959963984540054) -> Proportio
     denom = 1.0 + z * z / k
     centre = (p + z * z / (2 * k)) / denom
     half = z * math.sqrt(p * (1.0 - p) / k + z * z / (4.0 * k * k)) / denom
-    return Proportion(p=p, low=max(0.0, centre - half), high=min(1.0, centre + half), trials=k)
+    # the interval always contains p; min/max only undo rounding at p = 0 or 1
+    return Proportion(p=p, low=max(0.0, min(p, centre - half)), high=min(1.0, max(p, centre + half)), trials=k)
 
 
 def log_kde_mise_ratio(eps, n, d, sigma: float = 1.0):
