@@ -35,27 +35,26 @@ def _memgen_imports(path):
     return found
 
 
+def _module_path(mod):
+    """Source file of memgen module ``mod`` (a package's __init__.py), or None."""
+    rel = Path(*mod.split("."))
+    path = SRC / rel / "__init__.py" if (SRC / rel).is_dir() else SRC / rel.with_suffix(".py")
+    return path if path.exists() else None
+
+
 def module_sources(*modules):
     """Source files of ``modules`` and of every memgen module they import, recursively,
     relative to the workflow directory: declared as inputs, so editing one reruns
     exactly the jobs that use it."""
-    seen, todo = set(), ["memgen", *modules]
+    seen, todo = {}, ["memgen", *modules]
     while todo:
         mod = todo.pop()
         if mod in seen:
             continue
-        seen.add(mod)
-        rel = Path(*mod.split("."))
-        path = SRC / rel / "__init__.py" if (SRC / rel).is_dir() else SRC / rel.with_suffix(".py")
-        if path.exists():
-            todo.extend(_memgen_imports(path))
-    files = []
-    for mod in sorted(seen):
-        rel = Path(*mod.split("."))
-        path = SRC / rel / "__init__.py" if (SRC / rel).is_dir() else SRC / rel.with_suffix(".py")
-        if path.exists():
-            files.append(str(path.relative_to(workflow.basedir)))
-    return files
+        seen[mod] = _module_path(mod)
+        if seen[mod] is not None:
+            todo.extend(_memgen_imports(seen[mod]))
+    return [str(path.relative_to(workflow.basedir)) for mod, path in sorted(seen.items()) if path is not None]
 
 
 def as_json(obj):

@@ -1,0 +1,177 @@
+"""RF-DSM learning-curve theory: constants, closed-form limits, implicit derivatives
+against finite differences, the m → ∞ limit, the solver over the phase diagram,
+and the qualitative facts of spec §6."""
+import math
+
+import numpy as np
+import pytest
+
+from memgen.rf_theory import (
+    activation_constants,
+    learning_curves,
+    master_coefficients,
+    newton_traces,
+    solve_master_equations,
+    t1_t2_and_gradient,
+    train_error_wide_limit,
+)
+
+PHASE_GRID = np.geomspace(0.25, 8, 50)
+
+
+@pytest.mark.parametrize("t, kappa", [(0.01, 0.931661), (0.1, 0.504880), (1.0, 0.001999)])
+def test_tanh_constants_match_spec(t, kappa):
+    c = activation_constants("tanh", t)
+    assert c.mu1 == pytest.approx(0.605706, abs=1e-6)
+    assert c.mu_star2 == pytest.approx(0.027415, abs=1e-6)
+    assert c.kappa == pytest.approx(kappa, abs=1e-6)
+    assert c.s2 + c.v2 == pytest.approx(c.mu_star2)
+
+
+def test_constants_of_a_callable_against_closed_forms():
+    """ϱ = sin: μ₁ = e^{−1/2}, E sin² = (1 − e^{−2})/2, v_t² = ½e^{−h}(1 − e^{−2a²}) − a² e^{−1}."""
+    t = 0.3
+    c = activation_constants(np.sin, t)
+    a2, h = math.exp(-2 * t), 1 - math.exp(-2 * t)
+    assert c.mu1 == pytest.approx(math.exp(-0.5), rel=1e-12)
+    assert c.mu_star2 == pytest.approx((1 - math.exp(-2)) / 2 - math.exp(-1), rel=1e-12)
+    assert c.v2 == pytest.approx(0.5 * math.exp(-h) * (1 - math.exp(-2 * a2)) - a2 * math.exp(-1), rel=1e-10)
+
+
+def test_uncentred_activation_is_rejected():
+    with pytest.raises(ValueError, match="not centred"):
+        activation_constants(np.exp, 0.1)
+
+
+def test_spec_example_m5():
+    lc = learning_curves(2.0, 2.0, 5, 0.1, 1e-3)
+    assert float(lc.E_train) == pytest.approx(0.586, abs=1.5e-3)
+    assert float(lc.E_test) == pytest.approx(1.300, abs=1.5e-3)
+
+
+def test_train_error_vanishes_for_wide_models_at_finite_m():
+    """Spec §6: ψ_p → ∞ at fixed λ drives the train error to 0 for every finite m."""
+    for m in (1, 3, 10):
+        e = learning_curves(np.array([50.0, 500.0, 5000.0]), 1.0, m, 0.1, 1e-2).E_train
+        assert np.all(np.diff(e) < 0)
+        assert e[-1] < 1e-3 * learning_curves(0.25, 1.0, m, 0.1, 1e-2).E_train
+
+
+@pytest.mark.parametrize("ratio", [0.3, 1.0, 3.0])
+@pytest.mark.parametrize("t", [0.1, 1.0])
+def test_wide_limit_closed_form_m_infinity(ratio, t):
+    """Spec §6: m = ∞, λ → 0, ψ_n → ∞ at fixed ψ_p/ψ_n: E_train → a²ρ/(h + a²ρ), at rate 1/ψ_n."""
+    limit = train_error_wide_limit(ratio, t)
+    err = []
+    for psi_n in (1e3, 1e4, 1e5):
+        lc = learning_curves(ratio * psi_n, psi_n, np.inf, t, 1e-9)
+        assert lc.converged
+        err.append(abs(float(lc.E_train) / limit - 1))
+    assert err[1] < err[0] / 9 and err[2] < err[1] / 9
+    assert err[2] < 3e-5
+
+
+@pytest.mark.parametrize("m", [1, 4, np.inf])
+def test_implicit_derivatives_match_central_differences(m):
+    """T4 = dT1/dζ and T5 = dT1/dz from the implicit-function theorem vs re-solving at ζ, z ± δ."""
+    c = activation_constants("tanh", 0.1)
+    co = master_coefficients(c, 1.7, 2.0, m)
+    lam = 1e-2
+    q, r, _ = solve_master_equations(1.7, 2.0, m, 0.1, lam)
+    lc = learning_curves(1.7, 2.0, m, 0.1, lam)
+    delta = 1e-6
+
+    def t1(z, zeta):
+        u, v, ok = newton_traces(np.log(q), np.log(r), np.array(z), co, zeta=zeta)
+        assert ok
+        return t1_t2_and_gradient(np.exp(u), np.exp(v), co)[0]
+
+    T5 = (t1(-lam + delta, 0.0) - t1(-lam - delta, 0.0)) / (2 * delta)
+    T4 = (t1(-lam, delta) - t1(-lam, -delta)) / (2 * delta)
+    T1, T2, _ = t1_t2_and_gradient(q, r, co)
+    assert float(lc.E_train) == pytest.approx(float(1 - T1 - lam * T5), rel=1e-6)
+    e_test = 1 - 2 * c.mu1 * math.sqrt(c.h) * T2 + c.mu1**2 * T4 + c.mu_star2 * T5
+    assert float(lc.E_test) == pytest.approx(float(e_test), rel=1e-6)
+
+
+def test_large_m_approaches_m_infinity():
+    pp = np.array([0.5, 1.0, 2.0, 4.0, 8.0])
+    inf = learning_curves(pp, 2.0, np.inf, 0.1, 1e-3)
+    gaps = []
+    for m in (10, 100, 1000, 10000):
+        lc = learning_curves(pp, 2.0, m, 0.1, 1e-3)
+        gaps.append(max(np.abs(lc.E_test - inf.E_test).max(), np.abs(lc.E_train - inf.E_train).max()))
+    assert np.all(np.diff(gaps) < 0)
+    assert gaps[-1] < 1e-3 and gaps[-1] < gaps[-2] / 5  # O(1/m)
+
+
+def test_psi_p_continuation_agrees_with_ridge_continuation():
+    pp = np.geomspace(0.25, 8, 120)
+    for m in (1, 10, np.inf):
+        a = learning_curves(pp, 2.0, m, 0.1, 1e-3)
+        b = learning_curves(pp, 2.0, m, 0.1, 1e-3, along_psi_p=True)
+        assert a.converged.all() and b.converged.all()
+        np.testing.assert_allclose(b.E_test, a.E_test, rtol=1e-9)
+        np.testing.assert_allclose(b.E_train, a.E_train, rtol=1e-9, atol=1e-12)
+
+
+def _max_jump(values, axis):
+    return np.abs(np.diff(np.log(values), axis=axis)).max()
+
+
+@pytest.mark.parametrize("t", [0.01, 0.1, 1.0])
+@pytest.mark.parametrize("m", [1, 10, np.inf])
+def test_solver_finite_and_continuous_over_phase_diagram(m, t):
+    """Converged and finite on the 50 × 50 log grid of (ψ_n, ψ_p) ∈ [0.25, 8]²; the largest jump
+    between neighbours shrinks when that cell is refined 8× (a jump to another branch would not)."""
+    PN, PP = np.meshgrid(PHASE_GRID, PHASE_GRID, indexing="ij")
+    lc = learning_curves(PP, PN, m, t, 1e-3)
+    assert lc.converged.all()
+    for name in ("E_train", "E_test", "E_score", "q", "r"):
+        assert np.isfinite(getattr(lc, name)).all(), name
+    assert (lc.E_train > 0).all() and (lc.E_test > lc.E_train).all()
+    for axis in (0, 1):
+        for name in ("E_test", "E_train", "q", "r"):
+            vals = getattr(lc, name)
+            jumps = np.abs(np.diff(np.log(vals), axis=axis))
+            i, j = np.unravel_index(np.argmax(jumps), jumps.shape)
+            lo = (PN[i, j], PP[i, j])
+            i2, j2 = i + (axis == 0), j + (axis == 1)
+            hi = (PN[i2, j2], PP[i2, j2])
+            fine_pn = np.geomspace(lo[0], hi[0], 9)
+            fine_pp = np.geomspace(lo[1], hi[1], 9)
+            fine = getattr(learning_curves(fine_pp, fine_pn, m, t, 1e-3), name)
+            assert _max_jump(fine, 0) < 0.4 * jumps[i, j] + 1e-12, (name, axis, lo, hi)
+
+
+def test_double_descent_peak_at_interpolation_for_m1():
+    """Spec §6: for m = 1 the test error peaks at ψ_p = ψ_n."""
+    pp = np.geomspace(0.25, 8, 400)
+    for psi_n in (1.0, 2.0, 4.0):
+        e = learning_curves(pp, psi_n, 1, 0.1, 1e-4).E_test
+        assert pp[np.argmax(e)] == pytest.approx(psi_n, rel=0.03)
+        assert e.max() > 2 * max(e[0], e[-1])
+
+
+def test_m_infinity_has_one_minimum_below_psi_n_and_then_memorises():
+    """Spec §6: for m = ∞ no peak; one minimum of E_test below ψ_n, then E_test grows while E_train falls."""
+    pp = np.geomspace(0.25, 8, 400)
+    for psi_n in (1.0, 2.0, 4.0):
+        lc = learning_curves(pp, psi_n, np.inf, 0.1, 1e-4)
+        slope = np.sign(np.diff(lc.E_test))
+        assert np.count_nonzero(np.diff(slope)) == 1  # one turning point
+        i = np.argmin(lc.E_test)
+        assert 0 < i < len(pp) - 1 and pp[i] < psi_n
+        assert np.all(np.diff(lc.E_test[i:]) > 0)
+        assert np.all(np.diff(lc.E_train) < 0)
+
+
+def test_role_of_m_on_either_side_of_p_equals_n():
+    """Spec §6: larger m lowers E_test when p < n; when p ≫ n the m = ∞ model (which tracks the
+    empirical score) tests worse than m = 1, whose second descent lies past its peak at ψ_p = ψ_n."""
+    ms = np.array([1, 3, 10, 100, np.inf])
+    for pp in (0.25, 0.5, 1.0):
+        assert np.all(np.diff(learning_curves(pp, 2.0, ms, 0.1, 1e-3).E_test) < 0)
+    for pp in (8.0, 16.0, 64.0):
+        e = learning_curves(pp, 2.0, np.array([1, np.inf]), 0.1, 1e-3).E_test
+        assert e[1] > e[0]
