@@ -1,0 +1,250 @@
+"""Finite-d simulation of random-features denoising score matching (spec §1–§2).
+
+Model: s_A(y) = (A/√p) ϱ(W y/√d), W ∈ R^{p×d} iid N(0,1) frozen, data x ~ N(0, I_d),
+y = a_t x + √h_t z. With B = A/√p, features F = ϱ(Y Wᵀ/√d) ∈ R^{N×p} of the N = n m
+noisy training points and their noises Z ∈ R^{N×d}, the ridge DSM objective
+
+    L(B) = 1/(N d) Σ ‖√h B f + z‖² + (h λ/d) ‖B‖_F²
+
+is minimised in closed form by Bᵀ = −(U + λ I_p)^{-1} V, U = FᵀF/N, V = FᵀZ/(√h N).
+
+For m = ∞, U and V are their exact noise averages, computed with Mehler's formula:
+given x, the pre-activations g_k = μ_k + σ_k ξ_k are Gaussian with correlations
+R_kl = cos(w_k, w_l), so with the normalised Hermite coefficients
+c̃_j(μ, σ) = E[ϱ(μ + σξ) He_j(ξ)]/√j!,
+
+    E[ϱ(g_k) ϱ(g_l)] = Σ_j c̃_j(μ_k, σ_k) c̃_j(μ_l, σ_l) R_kl^j        (k ≠ l)
+
+truncated at the order J where max|R_kl|^{J+1} max E[ϱ²] (a bound on the rest, by
+Cauchy–Schwarz) is below a tolerance; the diagonal E[ϱ(g_k)²] and E[ϱ'(g_k)]
+(Stein: E[ϱ(g_k) z] = E[ϱ'(g_k)] √h w_k/√d) are one-dimensional Gauss–Hermite
+integrals. The same formula gives the population moments E[f fᵀ], E[f yᵀ] under
+y ~ N(0, I), hence the exact test and score errors of a fitted model.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from memgen.rf_theory import diffusion_coefficients, gauss_hermite
+from memgen.seeding import torch_generator
+
+_TORCH_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "tanh": torch.tanh,
+    "erf": torch.erf,
+    "relu": lambda x: torch.relu(x) - 1.0 / math.sqrt(2.0 * math.pi),
+}
+
+
+def torch_activation(activation: str | Callable) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The torch function of an activation name (tanh, erf, relu = centred ReLU) or a callable."""
+    if callable(activation):
+        return activation
+    try:
+        return _TORCH_ACTIVATIONS[activation]
+    except KeyError:
+        raise ValueError(f"unknown activation {activation!r}; expected one of {tuple(_TORCH_ACTIVATIONS)} or a callable") from None
+
+
+@dataclass(frozen=True)
+class RFProblem:
+    """One RF-DSM experiment: dimension d, p = round(ψ_p d), n = round(ψ_n d), m noises
+    per point (math.inf for the exact average), diffusion time t, ridge λ."""
+
+    d: int
+    psi_p: float
+    psi_n: float
+    m: float
+    t: float
+    lam: float
+    activation: str = "tanh"
+
+    @property
+    def p(self) -> int:
+        return max(1, round(self.psi_p * self.d))
+
+    @property
+    def n(self) -> int:
+        return max(1, round(self.psi_n * self.d))
+
+
+@dataclass
+class DSMMoments:
+    """U = E_train[f fᵀ] (p×p), V = E_train[f zᵀ]/√h (p×d), zz = E_train‖z‖² over the training pairs."""
+
+    U: torch.Tensor
+    V: torch.Tensor
+    zz: float
+    truncation_bound: float = 0.0  # bound on |U − exact| entries for m = ∞ (0 for finite m)
+
+
+def rf_features(Y: torch.Tensor, W: torch.Tensor, activation: str | Callable = "tanh") -> torch.Tensor:
+    """F = ϱ(Y Wᵀ/√d) for rows y of Y (N×d) and W (p×d)."""
+    return torch_activation(activation)(Y @ W.T / math.sqrt(W.shape[1]))
+
+
+def sampled_dsm_moments(
+    X: torch.Tensor, W: torch.Tensor, m: int, t: float, g: torch.Generator, activation="tanh", chunk: int = 8192
+) -> DSMMoments:
+    """U = FᵀF/N, V = FᵀZ/(√h N), zz = ‖Z‖²/N for m fixed noises per training point,
+    accumulated over chunks of at most ``chunk`` noisy points (memory O(p² + chunk·(p + d)))."""
+    n, d = X.shape
+    a2, h = (float(v) for v in diffusion_coefficients(t))
+    a, sh = math.sqrt(a2), math.sqrt(h)
+    U = torch.zeros(W.shape[0], W.shape[0], dtype=X.dtype, device=X.device)
+    V = torch.zeros(W.shape[0], d, dtype=X.dtype, device=X.device)
+    zz = 0.0
+    per = max(1, chunk // m)
+    for start in range(0, n, per):
+        Xc = X[start : start + per].repeat_interleave(m, dim=0)
+        Z = torch.randn(Xc.shape, generator=g, dtype=X.dtype, device=X.device)
+        F = rf_features(a * Xc + sh * Z, W, activation)
+        U += F.T @ F
+        V += F.T @ Z
+        zz += float((Z * Z).sum())
+    N = n * m
+    return DSMMoments(U / N, V / (sh * N), zz / N)
+
+
+def hermite_coefficients(activation, mean: torch.Tensor, std: torch.Tensor, order: int, nodes: int = 100) -> torch.Tensor:
+    """c̃_j(μ, σ) = E[ϱ(μ + σξ) He_j(ξ)]/√j!, j = 0..order, by Gauss–Hermite quadrature;
+    shape (order + 1, *mean.shape). Normalised recurrence: h̃_{j+1} = (ξ h̃_j − √j h̃_{j−1})/√(j+1)."""
+    x, w = (torch.as_tensor(v, dtype=mean.dtype, device=mean.device) for v in gauss_hermite(nodes))
+    vals = torch_activation(activation)(mean[..., None] + std[..., None] * x)  # (..., nodes)
+    he = [torch.ones_like(x), x.clone()]
+    for j in range(1, order):
+        he.append((x * he[j] - math.sqrt(j) * he[j - 1]) / math.sqrt(j + 1))
+    return (vals @ (torch.stack(he[: order + 1], -1) * w[:, None])).movedim(-1, 0)
+
+
+def gaussian_second_moment(activation, mean: torch.Tensor, std: torch.Tensor, nodes: int = 100) -> torch.Tensor:
+    """E[ϱ(μ + σξ)²] by Gauss–Hermite quadrature."""
+    x, w = (torch.as_tensor(v, dtype=mean.dtype, device=mean.device) for v in gauss_hermite(nodes))
+    return torch_activation(activation)(mean[..., None] + std[..., None] * x).square() @ w
+
+
+def gaussian_feature_moments(
+    means: torch.Tensor, W: torch.Tensor, scale: float, activation="tanh", tol: float = 1e-10, nodes: int = 100, chunk: int = 256
+) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Exact row averages of Gaussian feature moments, for g_i = means_i + scale W z/√d, z ~ N(0, I_d)
+    (so g_ik = means_ik + σ_k ξ_k with σ_k = scale ‖w_k‖/√d and corr(ξ_k, ξ_l) = R_kl = cos(w_k, w_l)).
+
+    Returns (M, D, bound): M = mean_i E[ϱ(g_i) ϱ(g_i)ᵀ] (p×p; Mehler series off the diagonal,
+    truncated at the first J with bound = max|R_kl|^{J+1} max_k M_kk ≤ tol, which bounds the
+    neglected tail by Cauchy–Schwarz), D = mean_i E[ϱ'(g_ik)] = mean_i c̃₁(μ_ik, σ_k)/σ_k (p,).
+    """
+    p, d = W.shape
+    norms = W.norm(dim=1)
+    std = scale * norms / math.sqrt(d)
+    R = (W @ W.T) / (norms[:, None] * norms[None, :])
+    R.fill_diagonal_(0.0)
+    rmax = float(R.abs().max()) if p > 1 else 0.0
+    if rmax >= 1 - 1e-9:
+        raise ValueError("two rows of W are parallel: the Mehler series does not converge")
+    n = means.shape[0]
+    diag = sum(gaussian_second_moment(activation, means[s : s + chunk], std, nodes).sum(0) for s in range(0, n, chunk)) / n
+    sq_max = float(diag.max())
+    order = 1
+    while rmax ** (order + 1) * sq_max > tol and order < 500:
+        order += 1
+    M = torch.zeros(p, p, dtype=W.dtype, device=W.device)
+    Dsum = torch.zeros(p, dtype=W.dtype, device=W.device)
+    for start in range(0, n, chunk):
+        coef = hermite_coefficients(activation, means[start : start + chunk], std, order, nodes)
+        Rj = torch.ones_like(R)
+        for j in range(order + 1):
+            M += Rj * (coef[j].T @ coef[j])
+            Rj = Rj * R
+        Dsum += coef[1].sum(0)
+    M /= n
+    M.diagonal().copy_(diag)
+    return M, Dsum / (n * std), rmax ** (order + 1) * sq_max
+
+
+def averaged_dsm_moments(X: torch.Tensor, W: torch.Tensor, t: float, activation="tanh", tol: float = 1e-10) -> DSMMoments:
+    """m = ∞: U = (1/n) Σ_i E_z[f fᵀ], V = (1/n) Σ_i E_z[f zᵀ]/√h = diag(E ϱ') W/√d, zz = E‖z‖² = d."""
+    a2, h = (float(v) for v in diffusion_coefficients(t))
+    d = W.shape[1]
+    means = math.sqrt(a2) * X @ W.T / math.sqrt(d)
+    U, D, bound = gaussian_feature_moments(means, W, math.sqrt(h), activation, tol)
+    return DSMMoments(U, D[:, None] * W / math.sqrt(d), float(d), bound)
+
+
+def population_moments(W: torch.Tensor, activation="tanh", tol: float = 1e-10) -> tuple[torch.Tensor, torch.Tensor]:
+    """Ω = E[f fᵀ] and Φ = E[f yᵀ] = diag(E ϱ') W/√d for y ~ N(0, I_d) (the noised data law)."""
+    d = W.shape[1]
+    Om, D, _ = gaussian_feature_moments(torch.zeros(1, W.shape[0], dtype=W.dtype, device=W.device), W, 1.0, activation, tol)
+    return Om, D[:, None] * W / math.sqrt(d)
+
+
+def fit_rf_score(mom: DSMMoments, lam: float) -> torch.Tensor:
+    """Bᵀ = −(U + λ I)^{-1} V (p×d): the ridge-DSM minimiser, s(y) = B ϱ(W y/√d)."""
+    A = mom.U + lam * torch.eye(mom.U.shape[0], dtype=mom.U.dtype, device=mom.U.device)
+    L, info = torch.linalg.cholesky_ex(A)
+    if int(info) == 0:
+        return -torch.cholesky_solve(mom.V, L)
+    return -torch.linalg.solve(A, mom.V)
+
+
+def dsm_train_error(Bt: torch.Tensor, mom: DSMMoments, h: float, lam: float = 0.0) -> float:
+    """(1/d)[h Tr(B U Bᵀ) + 2h Tr(B V) + zz] (+ h λ ‖B‖²/d when lam > 0: the penalised loss)."""
+    d = Bt.shape[1]
+    val = h * float((Bt * (mom.U @ Bt)).sum()) + 2 * h * float((Bt * mom.V).sum()) + mom.zz
+    return (val + h * lam * float((Bt * Bt).sum())) / d
+
+
+def score_error(Bt: torch.Tensor, Omega: torch.Tensor, Phi: torch.Tensor) -> float:
+    """E_score = (1/d) E_y ‖B f(y) + y‖² = (1/d)[Tr(B Ω Bᵀ) + 2 Tr(B Φ) + d], y ~ N(0, I_d)."""
+    d = Bt.shape[1]
+    return (float((Bt * (Omega @ Bt)).sum()) + 2 * float((Bt * Phi).sum()) + d) / d
+
+
+def sampled_test_error(Bt, W, t, g, n_test: int = 10_000, activation="tanh", chunk: int = 8192) -> tuple[float, float]:
+    """Monte Carlo E_test = (1/d) E‖√h s(a x + √h z) + z‖² on fresh (x, z); returns (mean, standard error)."""
+    d = W.shape[1]
+    a2, h = (float(v) for v in diffusion_coefficients(t))
+    vals = []
+    for start in range(0, n_test, chunk):
+        k = min(chunk, n_test - start)
+        x = torch.randn(k, d, generator=g, dtype=W.dtype, device=W.device)
+        z = torch.randn(k, d, generator=g, dtype=W.dtype, device=W.device)
+        s = rf_features(math.sqrt(a2) * x + math.sqrt(h) * z, W, activation) @ Bt
+        vals.append(((math.sqrt(h) * s + z) ** 2).sum(1) / d)
+    v = torch.cat(vals)
+    return float(v.mean()), float(v.std() / math.sqrt(len(v)))
+
+
+def simulate_rf_dsm(problem: RFProblem, seeds, base_seed: int = 0, device: str | torch.device = "cpu", chunk: int = 8192) -> list[dict]:
+    """Fit the RF score for each seed (fresh W, data and noises) and return one record per seed:
+    E_train, E_train_penalised, E_test = a² + h E_score (exact), E_score, truncation bound, wall time."""
+    a2, h = (float(v) for v in diffusion_coefficients(problem.t))
+    rows = []
+    for seed in seeds:
+        start = time.perf_counter()
+        g = torch_generator(base_seed, "rf_dsm", problem.d, problem.p, problem.n, seed, device=device)
+        W = torch.randn(problem.p, problem.d, generator=g, dtype=torch.float64, device=device)
+        X = torch.randn(problem.n, problem.d, generator=g, dtype=torch.float64, device=device)
+        if math.isinf(problem.m):
+            mom = averaged_dsm_moments(X, W, problem.t, problem.activation)
+        else:
+            mom = sampled_dsm_moments(X, W, int(problem.m), problem.t, g, problem.activation, chunk)
+        Bt = fit_rf_score(mom, problem.lam)
+        Omega, Phi = population_moments(W, problem.activation)
+        e_score = score_error(Bt, Omega, Phi)
+        rows.append(
+            {
+                "seed": int(seed),
+                "E_train": dsm_train_error(Bt, mom, h),
+                "E_train_penalised": dsm_train_error(Bt, mom, h, problem.lam),
+                "E_test": a2 + h * e_score,
+                "E_score": e_score,
+                "noise_average_bound": mom.truncation_bound,
+                "wall_time_s": time.perf_counter() - start,
+            }
+        )
+    return rows

@@ -1,0 +1,155 @@
+"""RF-DSM simulation: the closed-form fit against autograd, the exact noise and population
+averages against closed forms and Monte Carlo, and simulation against the theory."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy import special, stats
+
+from memgen.rf import (
+    RFProblem,
+    averaged_dsm_moments,
+    dsm_train_error,
+    fit_rf_score,
+    gaussian_feature_moments,
+    population_moments,
+    rf_features,
+    sampled_dsm_moments,
+    sampled_test_error,
+    score_error,
+    simulate_rf_dsm,
+)
+from memgen.rf_theory import diffusion_coefficients, learning_curves
+
+
+def _setup(d=12, p=20, n=15, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(p, d, generator=g), torch.randn(n, d, generator=g), g
+
+
+def test_closed_form_fit_minimises_the_dsm_objective():
+    """The gradient of L(B) = 1/(Nd) Σ‖√h B f + z‖² + hλ‖B‖²/d, evaluated on the sampled pairs
+    by autograd, vanishes at Bᵀ = −(U + λI)^{-1}V, and the train errors equal the direct loss."""
+    W, X, g = _setup()
+    t, lam, m = 0.2, 0.05, 3
+    a2, h = (float(v) for v in diffusion_coefficients(t))
+    gz = torch.Generator().manual_seed(5)
+    mom = sampled_dsm_moments(X, W, m, t, gz, chunk=7)  # chunks split points unevenly
+    Bt = fit_rf_score(mom, lam).requires_grad_(True)
+    gz = torch.Generator().manual_seed(5)
+    Z = torch.cat([torch.randn(min(7 // m, X.shape[0] - s) * m, X.shape[1], generator=gz) for s in range(0, X.shape[0], 7 // m)])
+    Y = math.sqrt(a2) * X.repeat_interleave(m, 0) + math.sqrt(h) * Z
+    F = rf_features(Y, W)
+    d = X.shape[1]
+    loss = ((math.sqrt(h) * F @ Bt + Z) ** 2).sum() / (Z.shape[0] * d)
+    penalised = loss + h * lam * (Bt**2).sum() / d
+    (grad,) = torch.autograd.grad(penalised, Bt)
+    assert grad.abs().max() < 1e-12
+    assert dsm_train_error(Bt.detach(), mom, h) == pytest.approx(float(loss.detach()), rel=1e-12)
+    assert dsm_train_error(Bt.detach(), mom, h, lam) == pytest.approx(float(penalised.detach()), rel=1e-12)
+
+
+def test_noise_average_for_erf_matches_bivariate_normal_cdf():
+    """erf(x) = 2Φ(√2 x) − 1, so E[erf(g_k) erf(g_l)] = 4Φ₂(·,·; ρ) − 2Φ(·) − 2Φ(·) + 1 and
+    E[erf'(μ+σξ)] = (2/√π) e^{−μ²/(1+2σ²)}/√(1+2σ²). Small d: strong correlations, long series."""
+    W, X, _ = _setup(d=6, p=5, n=3, seed=1)
+    t = 0.4
+    a2, h = (float(v) for v in diffusion_coefficients(t))
+    mom = averaged_dsm_moments(X, W, t, "erf", tol=1e-13)
+    d = W.shape[1]
+    mean = (math.sqrt(a2) * X @ W.T / math.sqrt(d)).numpy()
+    cov = (h * W @ W.T / d).numpy()
+    U = np.zeros((5, 5))
+    D = np.zeros(5)
+    for mu in mean:
+        s = 1 + 2 * np.diag(cov)
+        x = math.sqrt(2) * mu / np.sqrt(s)
+        D += 2 / math.sqrt(math.pi) * np.exp(-mu**2 / s) / np.sqrt(s)
+        for k in range(5):
+            for l in range(5):
+                rho = 2 * cov[k, l] / math.sqrt(s[k] * s[l])
+                if k == l:
+                    xs, ws = np.polynomial.hermite_e.hermegauss(120)  # E[erf(g)²], 1-d quadrature
+                    U[k, k] += ws @ special.erf(mu[k] + math.sqrt(cov[k, k]) * xs) ** 2 / math.sqrt(2 * math.pi)
+                else:
+                    phi2 = stats.multivariate_normal([0, 0], [[1, rho], [rho, 1]]).cdf([x[k], x[l]])
+                    U[k, l] += 4 * phi2 - 2 * stats.norm.cdf(x[k]) - 2 * stats.norm.cdf(x[l]) + 1
+    U /= len(mean)
+    D /= len(mean)
+    np.testing.assert_allclose(mom.U.numpy(), U, atol=2e-7)
+    np.testing.assert_allclose(mom.V.numpy(), D[:, None] * W.numpy() / math.sqrt(d), rtol=1e-9)
+    assert mom.truncation_bound < 1e-9  # |R| up to 0.95 here: the series is capped at order 500
+
+
+def test_centred_erf_moments_match_arcsine_kernel():
+    """Population moments (means 0): E[erf(g_k) erf(g_l)] = (2/π) arcsin(2c_kl/√((1+2c_kk)(1+2c_ll)))."""
+    W, _, _ = _setup(d=40, p=30, seed=2)
+    Om, Phi = population_moments(W, "erf", tol=1e-14)
+    C = (W @ W.T / W.shape[1]).numpy()
+    s = 1 + 2 * np.diag(C)
+    np.testing.assert_allclose(Om.numpy(), 2 / np.pi * np.arcsin(2 * C / np.sqrt(np.outer(s, s))), atol=1e-12)
+    deriv = 2 / np.sqrt(np.pi * s)
+    np.testing.assert_allclose(Phi.numpy(), deriv[:, None] * W.numpy() / math.sqrt(W.shape[1]), rtol=1e-10)
+
+
+def test_noise_average_for_tanh_matches_many_sampled_noises():
+    """m = ∞ (Mehler series) against m = 20000 sampled noises per point: |ΔU| within 5 standard errors."""
+    W, X, _ = _setup(d=10, p=8, n=4, seed=3)
+    t = 0.5
+    exact = averaged_dsm_moments(X, W, t, "tanh")
+    sampled = sampled_dsm_moments(X, W, 20000, t, torch.Generator().manual_seed(7))
+    se = 1 / math.sqrt(4 * 20000)  # |f_k f_l| ≤ 1
+    assert (exact.U - sampled.U).abs().max() < 5 * se
+    assert (exact.V - sampled.V).abs().max() < 5 * se * 3
+    assert sampled.zz == pytest.approx(exact.zz, rel=0.01)
+
+
+def test_exact_test_error_matches_fresh_samples():
+    """E_test = a² + h E_score from population moments vs 40 000 fresh (x, z) pairs."""
+    W, X, g = _setup(d=30, p=45, n=60, seed=4)
+    t = 0.1
+    a2, h = (float(v) for v in diffusion_coefficients(t))
+    Bt = fit_rf_score(sampled_dsm_moments(X, W, 2, t, g), 1e-2)
+    Om, Phi = population_moments(W)
+    mc, se = sampled_test_error(Bt, W, t, torch.Generator().manual_seed(9), n_test=40_000)
+    assert a2 + h * score_error(Bt, Om, Phi) == pytest.approx(mc, abs=5 * se)
+
+
+POINTS = [0.25, 0.5, 1.0, 3.0, 4.0, 6.0]  # away from the m = 1 peak at ψ_p = ψ_n = 2 and from 5ψ_n
+
+
+@pytest.mark.parametrize("m", [1, 5, math.inf])
+def test_simulation_agrees_with_theory(m):
+    """d = 100, ψ_n = 2, t = 0.1, λ = 1e-3, mean of 3 seeds within 5 % of the theory at 6 ψ_p."""
+    theory = learning_curves(np.array(POINTS), 2.0, m, 0.1, 1e-3)
+    for i, pp in enumerate(POINTS):
+        rows = simulate_rf_dsm(RFProblem(100, pp, 2.0, m, 0.1, 1e-3), range(3))
+        for key in ("E_train", "E_test"):
+            sim = np.mean([r[key] for r in rows])
+            ref = getattr(theory, key)[i]
+            if key == "E_train" and ref < 0.05:
+                assert abs(sim - ref) < 0.005, (m, pp, key, sim, ref)
+            else:
+                assert sim == pytest.approx(ref, rel=0.05), (m, pp, key)
+
+
+def test_simulation_is_reproducible_and_seeds_differ():
+    pr = RFProblem(20, 1.5, 1.0, 2, 0.1, 1e-2)
+    a, b = simulate_rf_dsm(pr, [0, 1]), simulate_rf_dsm(pr, [1])
+    assert a[1]["E_test"] == b[0]["E_test"]
+    assert a[0]["E_test"] != a[1]["E_test"]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_gpu_matches_cpu():
+    W, X, _ = _setup(d=50, p=80, n=40)
+    cpu = averaged_dsm_moments(X, W, 0.1)
+    gpu = averaged_dsm_moments(X.cuda(), W.cuda(), 0.1)
+    torch.testing.assert_close(gpu.U.cpu(), cpu.U, rtol=1e-10, atol=1e-12)
+
+
+def test_parallel_rows_are_rejected():
+    W = torch.ones(2, 3)
+    with pytest.raises(ValueError, match="parallel"):
+        gaussian_feature_moments(torch.zeros(1, 2), W, 1.0)
