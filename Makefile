@@ -35,6 +35,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_ldm.py $(BENCH_ARGS)
+	$(BIN)/python bench/bench_rf.py
 
 clean:
 	rm -rf results figures logs .snakemake

@@ -12,6 +12,7 @@ configfile: "config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/linear.smk"
 include: "workflow/rules/kde.smk"
+include: "workflow/rules/rf.smk"
 include: "workflow/rules/figures.smk"
 
 

@@ -43,6 +43,16 @@ BAD = [
     ({"kde_width": {"sigma": -2.0}}, "kde_width.sigma"),
     ({"ldmm": {}}, "ldmm"),
     ({"seed": 1.5}, "seed"),
+    ({"rf": {"lambda": 0}}, "rf.lambda"),
+    ({"rf": {"activation": "sigmoid"}}, "rf.activation"),
+    ({"rf": {"d": 0}}, "rf.d"),
+    ({"rf": {"learning_curves": {"m": [1, 0]}}}, "rf.learning_curves.m.1"),
+    ({"rf": {"learning_curves": {"m": [1, "infinite"]}}}, "rf.learning_curves.m.1"),
+    ({"rf": {"learning_curves": {"psi_n": []}}}, "rf.learning_curves.psi_n"),
+    ({"rf": {"learning_curves": {"times": [0.1, -1.0]}}}, "rf.learning_curves.times.1"),
+    ({"rf": {"vs_psi_n": {"psi_n": {"min": 4, "max": 1, "num": 10}}}}, "rf.vs_psi_n.psi_n.max"),
+    ({"rf": {"phase_diagram": {"spot_checks": [[1.0, 2.0, 3.0]]}}}, "rf.phase_diagram.spot_checks.0"),
+    ({"rf": {"role_of_m": {"psi_n": -2.0}}}, "rf.role_of_m.psi_n"),
 ]
 
 

@@ -5,12 +5,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import yaml
+
+from memgen.config import validate_config
 from memgen.io import sidecar_path
+from memgen.rf_sweeps import n_simulation_blocks
 from workflow_utils import copy_repo, planned_jobs, snakemake
 
 pytestmark = pytest.mark.workflow
 QUICK = ("--configfile", "presets/quick.yaml")
-FIGURES = ["ldm_hellinger", "ldm_transition", "kde_width"]
+FIGURES = ["ldm_hellinger", "ldm_transition", "kde_width", "rf_learning_curves", "rf_vs_psin", "rf_phase_diagram", "rf_role_of_m"]
+RF_EXPERIMENTS = ["learning_curves", "vs_psi_n", "phase_diagram", "role_of_m"]
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +43,13 @@ def test_paper_scale_dry_run_plans_every_figure(tmp_path):
     assert jobs["ldm_transition_block"] == 12
     assert jobs["ldm_hellinger_block"] == 8
     assert jobs["ldm_summary"] == 2
-    for name in FIGURES:
+    for name in FIGURES[:3]:
         assert jobs[f"figure_{name}"] == 1
+    assert jobs["figure_rf"] == 4 and jobs["rf_theory"] == 4 and jobs["rf_simulation_summary"] == 4
+    cfg = validate_config(yaml.safe_load((work / "config.yaml").read_text()), work / "workflow/schemas/config.schema.yaml")
+    shared = {k: cfg["rf"][k] for k in ("activation", "lambda", "d", "seeds", "points_per_job")}
+    blocks = sum(n_simulation_blocks(e, {**shared, "experiment": cfg["rf"][e]}) for e in RF_EXPERIMENTS)
+    assert jobs["rf_simulation_block"] == blocks == 24 + 8 + 3 + 2
     assert not (work / "results").exists()
 
 
@@ -81,6 +91,21 @@ def test_quick_results_show_the_transition(quick_run):
     assert (d16.ci_low <= d16.p_positive).all() and (d16.p_positive <= d16.ci_high).all()
 
 
+def test_quick_rf_tables_agree_with_theory(quick_run):
+    """Every RF experiment has its theory table and a simulation summary (d = 40, 2 seeds) whose
+    test errors follow the theory: median deviation within 3 %, none beyond 20 %."""
+    for exp in RF_EXPERIMENTS:
+        theory = pd.read_parquet(quick_run / f"results/rf/{exp}/theory.parquet")
+        assert set(theory.m) == {"1", "10", "inf"} or exp == "role_of_m"
+        assert np.isfinite(theory[["E_train", "E_test", "E_score"]].to_numpy()).all()
+        sim = pd.read_parquet(quick_run / f"results/rf/{exp}/simulation.parquet")
+        assert (sim.E_test_count == 2).all() and (sim.d == 40).all()
+        dev = sim.E_test_deviation.abs()
+        assert dev.median() < 0.03 and dev.max() < 0.2, (exp, dev.describe())
+    meta = json.loads((quick_run / "results/rf/learning_curves/simulation/block000.json").read_text())
+    assert meta["config"]["d"] == 40 and meta["seed"] == 20251122 and meta["block"] == 0
+
+
 def test_rerun_semantics(quick_run):
     work = quick_run
     dry = lambda: planned_jobs((p := snakemake(work, "figures/all", "-n", "--cores", "2", *QUICK)).stdout + p.stderr)
@@ -101,4 +126,13 @@ def test_rerun_semantics(quick_run):
     jobs = dry()
     assert jobs["ldm_hellinger_block"] == 2 and jobs["ldm_transition_block"] == 4 and jobs["ldm_summary"] == 2
     assert {"figure_ldm_hellinger", "figure_ldm_transition", "kde_width_tables", "figure_kde_width"} <= set(jobs)
+    assert not any(job.startswith("rf_") or job == "figure_rf" for job in jobs)
     lin.write_text(lin.read_text().replace("\n# edited\n", ""))
+    # editing the RF theory reruns the RF theory, simulations (rf imports it), summaries and figures only
+    th = work / "src" / "memgen" / "rf_theory.py"
+    th.write_text(th.read_text() + "\n# edited\n")
+    jobs = dry()
+    assert jobs["rf_theory"] == 4 and jobs["rf_simulation_summary"] == 4 and jobs["figure_rf"] == 4
+    assert jobs["rf_simulation_block"] == 8 + 3 + 1 + 1
+    assert not any(job.startswith("ldm_") or job.startswith("kde") for job in jobs)
+    th.write_text(th.read_text().replace("\n# edited\n", ""))

@@ -56,6 +56,12 @@ def _semantic_errors(config: dict) -> list[str]:
     grid = config.get("kde_width", {}).get("eps_grid", {})
     if isinstance(grid, dict) and grid.get("max", 1) <= grid.get("min", 0):
         out.append(f"config key 'kde_width.eps_grid.max': {grid['max']} must exceed eps_grid.min = {grid['min']}")
+    rf = config.get("rf", {})
+    for section, keys in (("learning_curves", ("psi_p", "simulated_psi_p")), ("vs_psi_n", ("psi_n", "simulated_psi_n")), ("phase_diagram", ("grid",))):
+        for key in keys:
+            g = rf.get(section, {}).get(key, {}) if isinstance(rf.get(section), dict) else {}
+            if isinstance(g, dict) and g.get("max", 1) <= g.get("min", 0):
+                out.append(f"config key 'rf.{section}.{key}.max': {g['max']} must exceed min = {g['min']}")
     return out
 
 

@@ -55,3 +55,28 @@ def save_figure(fig, out_prefix: str | os.PathLike) -> list[Path]:
             raise
         out.append(target)
     return out
+
+
+def m_label(m: str) -> str:
+    """Legend label of a number of noise samples given as a table label ('1', 'inf')."""
+    return r"$m=\infty$" if m == "inf" else f"$m={m}$"
+
+
+def m_order(labels) -> list[str]:
+    """Table labels of m sorted numerically, 'inf' last."""
+    return sorted(set(labels), key=lambda m: float("inf") if m == "inf" else int(m))
+
+
+ERROR_LABEL = {"E_test": r"$E_{\mathrm{test}}$", "E_train": r"$E_{\mathrm{train}}$", "E_score": r"$E_{\mathrm{score}}$"}
+ERROR_STYLE = {"E_test": dict(linestyle="-", marker="o"), "E_train": dict(linestyle="--", marker="s", markerfacecolor="none")}
+
+
+def ratio_ticks(ax, which: str = "x", ticks=(0.25, 0.5, 1, 2, 4, 8, 16, 32)) -> None:
+    """Log axis of a ratio (ψ_p, ψ_n) labelled with plain numbers at ``ticks`` in the data range."""
+    from matplotlib.ticker import FixedLocator, NullFormatter, StrMethodFormatter
+
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    lo, hi = ax.get_xlim() if which == "x" else ax.get_ylim()
+    axis.set_major_locator(FixedLocator([v for v in ticks if lo * 0.999 <= v <= hi * 1.001]))
+    axis.set_major_formatter(StrMethodFormatter("{x:g}"))
+    axis.set_minor_formatter(NullFormatter())

@@ -9,16 +9,25 @@ SRC = Path(workflow.basedir) / "src"
 sys.path.insert(0, str(SRC))  # for the config check; jobs use the installed (editable) memgen
 
 from memgen.config import validate_config
+from memgen.rf_sweeps import n_simulation_blocks
 
 validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
 
 ENV = "../../envs/memgen.yaml"
-FIGURES = ["ldm_hellinger", "ldm_transition", "kde_width"]
+# RF figure -> its experiment (config key rf.<experiment>)
+RF_FIGURES = {
+    "rf_learning_curves": "learning_curves",
+    "rf_vs_psin": "vs_psi_n",
+    "rf_phase_diagram": "phase_diagram",
+    "rf_role_of_m": "role_of_m",
+}
+FIGURES = ["ldm_hellinger", "ldm_transition", "kde_width", *RF_FIGURES]
 
 
 wildcard_constraints:
     d=r"\d+",
     block=r"\d{3}",
+    experiment="|".join(RF_FIGURES.values()),
 
 
 def _memgen_imports(path):
@@ -89,6 +98,19 @@ def ldm_block_tables(section):
         for sweep in config["ldm"][section]["sweeps"]
         for b in range(n_blocks(section))
     ]
+
+
+def rf_slice(experiment):
+    """The config slice an RF experiment needs: shared rf keys and rf.<experiment>."""
+    rf = config["rf"]
+    shared = {key: rf[key] for key in ("activation", "lambda", "d", "seeds", "points_per_job")}
+    return {**shared, "experiment": rf[experiment]}
+
+
+def rf_block_tables(experiment):
+    """Every simulation block table of rf.<experiment>."""
+    blocks = n_simulation_blocks(experiment, rf_slice(experiment))
+    return [f"results/rf/{experiment}/simulation/block{b:03d}.parquet" for b in range(blocks)]
 
 
 # Runs notebooks/<figure>.ipynb into figures/<figure>.ipynb with the rule's parameters.

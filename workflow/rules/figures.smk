@@ -70,6 +70,35 @@ rule figure_kde_width:
         PAPERMILL
 
 
+rule figure_rf:
+    input:
+        notebook="notebooks/{figure}.ipynb",
+        theory=lambda w: f"results/rf/{RF_FIGURES[w.figure]}/theory.parquet",
+        simulation=lambda w: f"results/rf/{RF_FIGURES[w.figure]}/simulation.parquet",
+        code=module_sources("memgen.plotting", "memgen.rf_sweeps"),
+    output:
+        pdf="figures/{figure}.pdf",
+        png="figures/{figure}.png",
+        notebook="figures/{figure}.ipynb",
+    log:
+        "logs/figures/{figure}.log",
+    wildcard_constraints:
+        figure="|".join(RF_FIGURES),
+    params:
+        parameters=lambda w, input: as_json(
+            {
+                "theory": input.theory,
+                "simulation": input.simulation,
+                "out_prefix": f"figures/{w.figure}",
+                "rf": rf_slice(RF_FIGURES[w.figure]),
+            }
+        ),
+    conda:
+        ENV
+    shell:
+        PAPERMILL
+
+
 rule figures_all:
     input:
         expand("figures/{name}.{ext}", name=FIGURES, ext=["pdf", "png"]),

@@ -1,0 +1,200 @@
+"""Theory curves and finite-d simulations of RF-DSM for Paper A's Gaussian figures.
+
+One experiment = one figure, named by ``kind``:
+
+    learning_curves  E vs ψ_p for each (t, m, ψ_n)
+    vs_psi_n         E vs ψ_n for each (m, ψ_p) at one t
+    phase_diagram    E_test − E_train and E_score over a log (ψ_n, ψ_p) grid, per m
+    role_of_m        E vs m (1 … m_max and ∞) at one ψ_n, for each ψ_p
+
+Command line (the config slice is ``{activation, lambda, d, seeds, points_per_job, experiment}``):
+
+    python -m memgen.rf_sweeps theory    KIND --config JSON --out T.parquet
+    python -m memgen.rf_sweeps simulate  KIND --config JSON --block B --seed S --out T.parquet
+    python -m memgen.rf_sweeps summarise KIND --config JSON --out T.parquet BLOCK.parquet ...
+
+A simulation block runs its share of the experiment's simulated points for every seed.
+W and the training set derive from (seed, d, p, n, seed index) only, so points that differ
+only in m or t share them (common random numbers); noises follow in the same stream.
+Results do not depend on the blocking.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+
+from memgen.io import provenance, read_tables, write_table
+from memgen.rf import RFProblem, simulate_rf_dsm
+from memgen.rf_theory import learning_curves
+
+KINDS = ("learning_curves", "vs_psi_n", "phase_diagram", "role_of_m")
+ERRORS = ("E_train", "E_train_penalised", "E_test", "E_score")
+
+
+def parse_m(m) -> float:
+    """A config value or table label of m: an integer ≥ 1 (or its digits) or 'inf'."""
+    if isinstance(m, str) and m.lower() in ("inf", "infinity"):
+        return math.inf
+    if isinstance(m, str) and m.isdigit():
+        m = int(m)
+    if isinstance(m, (int, np.integer, float)) and (math.isinf(m) or (m >= 1 and m == int(m))):
+        return float(m)
+    raise ValueError(f"m must be an integer >= 1 or 'inf', got {m!r}")
+
+
+def m_label(m: float) -> str:
+    """Tables hold m as a label ('1', '10', 'inf'): results never contain Inf."""
+    return "inf" if math.isinf(m) else str(int(m))
+
+
+def log_grid(spec: dict) -> np.ndarray:
+    """{min, max, num} -> num log-spaced values."""
+    return np.geomspace(spec["min"], spec["max"], spec["num"])
+
+
+def m_grid(m_max: int, num: int = 40) -> np.ndarray:
+    """Integers 1 … m_max, log-spaced and deduplicated, then ∞."""
+    return np.append(np.unique(np.round(np.geomspace(1, m_max, num))), np.inf)
+
+
+def theory_points(kind: str, cfg: dict) -> pd.DataFrame:
+    """The (t, m, ψ_n, ψ_p) points of an experiment's theory curves."""
+    ex = cfg["experiment"]
+    if kind == "learning_curves":
+        rows = [(t, parse_m(m), pn, pp) for t in ex["times"] for m in ex["m"] for pn in ex["psi_n"] for pp in log_grid(ex["psi_p"])]
+    elif kind == "vs_psi_n":
+        rows = [(ex["t"], parse_m(m), pn, pp) for m in ex["m"] for pp in ex["psi_p"] for pn in log_grid(ex["psi_n"])]
+    elif kind == "phase_diagram":
+        g = log_grid(ex["grid"])
+        rows = [(ex["t"], parse_m(m), pn, pp) for m in ex["m"] for pn in g for pp in g]
+    elif kind == "role_of_m":
+        rows = [(ex["t"], m, ex["psi_n"], pp) for pp in ex["psi_p"] for m in m_grid(ex["m_max"])]
+    else:
+        raise ValueError(f"unknown experiment {kind!r}; expected one of {KINDS}")
+    return pd.DataFrame(rows, columns=["t", "m", "psi_n", "psi_p"])
+
+
+def simulation_points(kind: str, cfg: dict) -> list[RFProblem]:
+    """The points simulated at finite d, in a fixed order."""
+    ex = cfg["experiment"]
+    d, lam, act = cfg["d"], cfg["lambda"], cfg["activation"]
+    if kind == "learning_curves":
+        pts = [(t, parse_m(m), pn, pp) for t in ex["times"] for m in ex["m"] for pn in ex["psi_n"] for pp in log_grid(ex["simulated_psi_p"])]
+    elif kind == "vs_psi_n":
+        pts = [(ex["t"], parse_m(m), pn, pp) for m in ex["m"] for pp in ex["psi_p"] for pn in log_grid(ex["simulated_psi_n"])]
+    elif kind == "phase_diagram":
+        pts = [(ex["t"], parse_m(m), pn, pp) for m in ex["m"] for pn, pp in ex["spot_checks"]]
+    elif kind == "role_of_m":
+        pts = [(ex["t"], parse_m(m), ex["psi_n"], pp) for pp in ex["psi_p"] for m in ex["simulated_m"]]
+    else:
+        raise ValueError(f"unknown experiment {kind!r}; expected one of {KINDS}")
+    return [RFProblem(d, float(pp), float(pn), m, float(t), lam, act) for t, m, pn, pp in pts]
+
+
+def simulation_cost(problem: RFProblem) -> float:
+    """Rough flop count of one fit: moments (N p² or 25 n p² for m = ∞) and the p³ solve."""
+    noisy = 25 * problem.n if math.isinf(problem.m) else problem.n * problem.m
+    return noisy * problem.p**2 + problem.p**3
+
+
+def n_simulation_blocks(kind: str, cfg: dict) -> int:
+    return max(1, math.ceil(len(simulation_points(kind, cfg)) / cfg["points_per_job"]))
+
+
+def block_points(kind: str, cfg: dict, block: int) -> list[RFProblem]:
+    """Points of one block: sorted by cost and dealt round-robin, so blocks cost about the same."""
+    pts = simulation_points(kind, cfg)
+    order = sorted(range(len(pts)), key=lambda i: simulation_cost(pts[i]), reverse=True)
+    nb = n_simulation_blocks(kind, cfg)
+    if not 0 <= block < nb:
+        raise ValueError(f"block {block} out of range: experiment {kind} has {nb} blocks")
+    return [pts[i] for i in sorted(order[block::nb])]
+
+
+def theory_table(kind: str, cfg: dict) -> pd.DataFrame:
+    """Theory errors at every point of :func:`theory_points`: learning curves by continuation
+    along ψ_p (one curve per (t, m, ψ_n)), other experiments by one vectorised ridge continuation."""
+    pts = theory_points(kind, cfg)
+    if kind == "learning_curves":
+        groups = [grp for _, grp in pts.groupby(["t", "m", "psi_n"], sort=False)]
+    else:
+        groups = [pts]
+    out = []
+    for grp in groups:
+        if kind == "learning_curves":
+            t, m, pn = grp[["t", "m", "psi_n"]].iloc[0]
+            lc = learning_curves(grp["psi_p"].to_numpy(), pn, m, t, cfg["lambda"], cfg["activation"], along_psi_p=True)
+        else:
+            lc = learning_curves(*(grp[k].to_numpy() for k in ("psi_p", "psi_n", "m", "t")), cfg["lambda"], cfg["activation"])
+        if not np.all(lc.converged):
+            bad = grp[~np.asarray(lc.converged)].iloc[0].to_dict()
+            raise RuntimeError(f"theory did not converge for {kind} at {bad}")
+        out.append(grp.assign(**{k: getattr(lc, k) for k in ERRORS}, q=lc.q, r=lc.r))
+    df = pd.concat(out, ignore_index=True)
+    return df.assign(m=df["m"].map(m_label))
+
+
+def simulate_block(kind: str, cfg: dict, block: int, seed: int, device: str = "cpu") -> pd.DataFrame:
+    """One row per (point of the block, seed)."""
+    rows = []
+    for pr in block_points(kind, cfg, block):
+        for rec in simulate_rf_dsm(pr, range(cfg["seeds"]), base_seed=seed, device=device):
+            rows.append({"t": pr.t, "m": m_label(pr.m), "psi_n": pr.psi_n, "psi_p": pr.psi_p, "d": pr.d, "p": pr.p, "n": pr.n, **rec})
+    return pd.DataFrame(rows)
+
+
+def summarise_simulation(df: pd.DataFrame, cfg: dict) -> pd.DataFrame:
+    """Mean, std and count over seeds per point, with the theory at the simulated ratios
+    (p/d, n/d after rounding) and the relative deviation mean/theory − 1."""
+    keys = ["t", "m", "psi_n", "psi_p", "d", "p", "n"]
+    agg = df.groupby(keys)[list(ERRORS)].agg(["mean", "std", "count"])
+    agg.columns = [f"{a}_{b}" for a, b in agg.columns]
+    agg = agg.reset_index()
+    for key in ERRORS:
+        agg[f"{key}_std"] = agg[f"{key}_std"].fillna(0.0)
+    m = agg["m"].map(parse_m).to_numpy()
+    psi_p, psi_n = (agg["p"] / agg["d"]).to_numpy(), (agg["n"] / agg["d"]).to_numpy()  # as simulated, after rounding
+    lc = learning_curves(psi_p, psi_n, m, agg["t"].to_numpy(), cfg["lambda"], cfg["activation"])
+    for key in ERRORS:
+        agg[f"{key}_theory"] = getattr(lc, key)
+        agg[f"{key}_deviation"] = agg[f"{key}_mean"] / agg[f"{key}_theory"] - 1
+    return agg
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m memgen.rf_sweeps", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("theory", "simulate", "summarise"):
+        p = sub.add_parser(name)
+        p.add_argument("kind", choices=KINDS)
+        p.add_argument("--config", type=json.loads, required=True, help="JSON config slice")
+        p.add_argument("--out", required=True)
+        if name == "simulate":
+            p.add_argument("--block", type=int, required=True)
+            p.add_argument("--seed", type=int, required=True)
+            p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+        if name == "summarise":
+            p.add_argument("tables", nargs="+")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    if args.command == "theory":
+        df = theory_table(args.kind, args.config)
+        meta = provenance(args.config, None, time.perf_counter() - start, experiment=args.kind)
+    elif args.command == "simulate":
+        df = simulate_block(args.kind, args.config, args.block, args.seed, args.device)
+        meta = provenance(args.config, args.seed, time.perf_counter() - start, args.device, experiment=args.kind, block=args.block)
+    else:
+        df = summarise_simulation(read_tables(args.tables), args.config)
+        meta = provenance(args.config, None, time.perf_counter() - start, experiment=args.kind, inputs=args.tables)
+    write_table(df, args.out, meta)
+    print(f"wrote {args.out}: {len(df)} rows in {time.perf_counter() - start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

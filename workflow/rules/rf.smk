@@ -1,0 +1,54 @@
+# Paper A on Gaussian data: RF-DSM theory curves, finite-d simulation blocks, summaries.
+
+
+rule rf_theory:
+    input:
+        code=module_sources("memgen.rf_sweeps"),
+    output:
+        table="results/rf/{experiment}/theory.parquet",
+        meta="results/rf/{experiment}/theory.json",
+    log:
+        "logs/rf/{experiment}/theory.log",
+    params:
+        config=lambda w: as_json(rf_slice(w.experiment)),
+    conda:
+        ENV
+    shell:
+        "python -m memgen.rf_sweeps theory {wildcards.experiment} --config {params.config:q} --out {output.table} > {log} 2>&1"
+
+
+rule rf_simulation_block:
+    input:
+        code=module_sources("memgen.rf_sweeps"),
+    output:
+        table="results/rf/{experiment}/simulation/block{block}.parquet",
+        meta="results/rf/{experiment}/simulation/block{block}.json",
+    log:
+        "logs/rf/{experiment}/simulation/block{block}.log",
+    params:
+        config=lambda w: as_json(rf_slice(w.experiment)),
+        block=lambda w: int(w.block),
+        seed=config["seed"],
+    conda:
+        ENV
+    shell:
+        "python -m memgen.rf_sweeps simulate {wildcards.experiment} --config {params.config:q} "
+        "--block {params.block} --seed {params.seed} --out {output.table} > {log} 2>&1"
+
+
+rule rf_simulation_summary:
+    input:
+        tables=lambda w: rf_block_tables(w.experiment),
+        code=module_sources("memgen.rf_sweeps"),
+    output:
+        table="results/rf/{experiment}/simulation.parquet",
+        meta="results/rf/{experiment}/simulation.json",
+    log:
+        "logs/rf/{experiment}/simulation.log",
+    params:
+        config=lambda w: as_json(rf_slice(w.experiment)),
+    conda:
+        ENV
+    shell:
+        "python -m memgen.rf_sweeps summarise {wildcards.experiment} --config {params.config:q} "
+        "--out {output.table} {input.tables} > {log} 2>&1"
