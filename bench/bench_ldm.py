@@ -13,7 +13,6 @@ import os
 
 os.environ.setdefault("TQDM_DISABLE", "1")
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,18 +26,10 @@ from scipy.special import logsumexp
 
 from memgen.ldm_sweeps import Sweep, model_from_config, transition_trials
 from memgen.kde import log_self_overlap
+from timing import median_time  # bench/timing.py (the script directory is on sys.path)
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = {"mu": 10.0, "sigma": 1.0, "T": 2.0, "lambda": float(np.exp(-4)), "covariance": "exact", "compare_covariance": False}
-
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def naive_log_self_overlap(x: np.ndarray, eps: float) -> float:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
 import time
 
 import numpy as np
@@ -23,15 +22,7 @@ import torch
 
 from memgen.rf import dsm_train_error, fit_rf_score, rf_features, sampled_dsm_moments
 from memgen.rf_theory import diffusion_coefficients, learning_curves
-
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+from timing import median_time  # bench/timing.py (the script directory is on sys.path)
 
 
 def bench_theory(repeats: int) -> None:

@@ -31,7 +31,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from memgen.rf_theory import diffusion_coefficients, gauss_hermite
+from memgen.rf_theory import diffusion_coefficients, gauss_hermite, resolve_activation
 from memgen.seeding import torch_generator
 
 _TORCH_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -43,12 +43,7 @@ _TORCH_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 
 def torch_activation(activation: str | Callable) -> Callable[[torch.Tensor], torch.Tensor]:
     """The torch function of an activation name (tanh, erf, relu = centred ReLU) or a callable."""
-    if callable(activation):
-        return activation
-    try:
-        return _TORCH_ACTIVATIONS[activation]
-    except KeyError:
-        raise ValueError(f"unknown activation {activation!r}; expected one of {tuple(_TORCH_ACTIVATIONS)} or a callable") from None
+    return resolve_activation(activation, _TORCH_ACTIVATIONS)
 
 
 @dataclass(frozen=True)

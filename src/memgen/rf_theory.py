@@ -33,14 +33,19 @@ def _erf(x):
     return erf(x)
 
 
-def activation_function(activation: str | Callable) -> Callable[[np.ndarray], np.ndarray]:
-    """The numpy function of an activation name (tanh, erf, relu = centred ReLU) or a callable."""
+def resolve_activation(activation: str | Callable, registry: dict[str, Callable]) -> Callable:
+    """``activation`` itself when callable, else its entry in ``registry`` (numpy or torch functions)."""
     if callable(activation):
         return activation
     try:
-        return _ACTIVATIONS[activation]
+        return registry[activation]
     except KeyError:
-        raise ValueError(f"unknown activation {activation!r}; expected one of {ACTIVATIONS} or a callable") from None
+        raise ValueError(f"unknown activation {activation!r}; expected one of {tuple(registry)} or a callable") from None
+
+
+def activation_function(activation: str | Callable) -> Callable[[np.ndarray], np.ndarray]:
+    """The numpy function of an activation name (tanh, erf, relu = centred ReLU) or a callable."""
+    return resolve_activation(activation, _ACTIVATIONS)
 
 
 @lru_cache(maxsize=8)
