@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from memgen.io import atomic_write
+
 log = logging.getLogger("memgen.data")
 
 DATASETS = ("mnist", "fashion_mnist")
@@ -231,25 +233,13 @@ def manifest(data: ImageDataset) -> dict:
     return out
 
 
-def _atomic_bytes(path: Path, payload: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_prepared(data: ImageDataset, out: str | Path, manifest_path: str | Path, extra: dict | None = None) -> dict:
     """The arrays as .npz and the manifest as JSON, each written to a temporary file then renamed."""
     buf = io.BytesIO()
     np.savez(buf, **data.arrays())
-    _atomic_bytes(Path(out), buf.getvalue())
+    atomic_write(Path(out), lambda tmp: Path(tmp).write_bytes(buf.getvalue()))
     man = {**manifest(data), **(extra or {})}
-    _atomic_bytes(Path(manifest_path), json.dumps(man, indent=2, sort_keys=True).encode())
+    atomic_write(Path(manifest_path), lambda tmp: Path(tmp).write_text(json.dumps(man, indent=2, sort_keys=True)))
     return man
 
 

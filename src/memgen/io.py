@@ -70,12 +70,16 @@ def check_finite(df: pd.DataFrame, where: str) -> None:
                 raise ValueError(f"{where}: column {col!r} has a non-finite value ({values[row]}) at row {row}")
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``
+    (readable by all, like an ordinary file); on any failure the temporary file is removed."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -86,8 +90,8 @@ def write_table(df: pd.DataFrame, path: str | Path, meta: dict) -> None:
     """Write ``df`` to parquet and ``meta`` to the JSON sidecar, each via temp file + rename."""
     path = Path(path)
     check_finite(df, str(path))
-    _atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
-    _atomic_write(sidecar_path(path), lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2, sort_keys=True, default=str)))
+    atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
+    atomic_write(sidecar_path(path), lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2, sort_keys=True, default=str)))
 
 
 def read_tables(paths) -> pd.DataFrame:

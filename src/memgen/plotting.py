@@ -3,7 +3,6 @@ simulations as markers with error bars."""
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -12,6 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
+
+from memgen.io import atomic_write  # noqa: E402
 
 FORMATS = ("pdf", "png")
 CONVENTION_LABEL = {"exact": r"$\Sigma_G=\sigma_X^2\theta_1\theta_1^\top$", "paper": r"$\Sigma_G=\sigma_X^2\theta_1^\top\theta_1$ (paper)"}
@@ -40,19 +41,11 @@ def markers_with_errors(ax, x, y, low=None, high=None, yerr=None, **kw):
 
 def save_figure(fig, out_prefix: str | os.PathLike) -> list[Path]:
     """Write <out_prefix>.pdf and .png, each through a temporary file and a rename."""
-    out = []
     prefix = Path(out_prefix)
-    prefix.parent.mkdir(parents=True, exist_ok=True)
+    out = []
     for ext in FORMATS:
         target = prefix.with_name(f"{prefix.name}.{ext}")
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".{ext}", dir=target.parent)
-        os.close(fd)
-        try:
-            fig.savefig(tmp, format=ext)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(target, lambda tmp: fig.savefig(tmp, format=ext))
         out.append(target)
     return out
 
