@@ -15,14 +15,25 @@ from y ~ N(0, I) at T down to t_0, and a final Tweedie step x = (y + h s(y, t_0)
 """
 from __future__ import annotations
 
+import argparse
+import io
+import json
 import math
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
+from memgen.data import DatasetError, load_prepared, take_training_images
+from memgen.io import atomic_write, provenance, write_table
+from memgen.memorization import nearest_neighbours
 from memgen.rf import averaged_dsm_moments, dsm_train_error, fit_rf_score, rf_features, sampled_dsm_moments
+from memgen.rf_sweeps import log_grid, m_label, parse_m
 from memgen.rf_theory import diffusion_coefficients
+from memgen.seeding import torch_generator
 
 
 @dataclass
@@ -134,3 +145,110 @@ def sample_reverse_sde(
             y = (y + h * model.score(y, steps[-1])) / math.sqrt(a2)
         out.append(y)
     return torch.cat(out)
+
+
+# --------------------------------------------------------------------------- experiments
+
+DATASET_KEY = {"mnist": 1, "fashion_mnist": 2}
+
+
+def _m_key(m: float) -> int:
+    return 0 if math.isinf(m) else int(m)
+
+
+def _subsets(data, n: int, n_test: int | None, section: str):
+    """Standardised training subset (first n) and, if asked, test subset (first n_test)."""
+    train_u8 = take_training_images(data, n, key=f"rf_images.{section}.n")
+    st = Standardiser.fit(train_u8)
+    if n_test is None:
+        return st, st(train_u8), None
+    if n_test > len(data.test_labels):
+        raise DatasetError(f"rf_images.{section}.n_test = {n_test} test images requested but {data.name} from source {data.source!r} holds only {len(data.test_labels)}")
+    return st, st(train_u8), st(data.test_images[:n_test])
+
+
+def learning_curve_rows(data, cfg: dict, seed: int, device="cpu") -> list[dict]:
+    """E_train, E_test per (n, m, p, seed) at one diffusion time (config rf_images.learning_curves)."""
+    ex = cfg["learning_curves"]
+    rows = []
+    for n in ex["n"]:
+        _, X, X_test = _subsets(data, n, ex["n_test"], "learning_curves")
+        X, X_test = X.to(device), X_test.to(device)
+        d = X.shape[1]
+        for ratio in ex["p_over_n"]:
+            p = max(1, round(ratio * n))
+            for m in map(parse_m, ex["m"]):
+                for s in range(cfg["seeds"]):
+                    g = torch_generator(seed, "rf_images_curves", DATASET_KEY[data.name], n, p, _m_key(m), s, device=device)
+                    W = torch.randn(p, d, generator=g, dtype=torch.float64, device=device)
+                    err = image_dsm_errors(X, X_test, W, m, ex["t"], cfg["lambda"], g, cfg["activation"])
+                    rows.append({"dataset": data.name, "source": data.source, "n": n, "p": p, "p_over_n": p / n, "m": m_label(m), "seed": s, "t": ex["t"], **err})
+    return rows
+
+
+def generation_rows(data, cfg: dict, seed: int, device="cpu") -> tuple[list[dict], dict[str, np.ndarray]]:
+    """Memorized fraction of generated images per (m, p, seed) (config rf_images.generation), and
+    for the grid figure the first ``grid`` samples (seed 0) with their nearest training images."""
+    ex = cfg["generation"]
+    n = ex["n"]
+    st, X, _ = _subsets(data, n, None, "generation")
+    X = X.to(device)
+    train_pixels = st.invert(X)
+    times = log_grid(ex["times"])
+    rows, arrays = [], {}
+    for ratio in ex["p_over_n"]:
+        p = max(1, round(ratio * n))
+        for m in map(parse_m, ex["m"]):
+            for s in range(cfg["seeds"]):
+                g = torch_generator(seed, "rf_images_generation", DATASET_KEY[data.name], n, p, _m_key(m), s, device=device)
+                W = torch.randn(p, X.shape[1], generator=g, dtype=torch.float64, device=device)
+                model = fit_rf_score_path(X, W, times, m, cfg["lambda"], g, cfg["activation"])
+                samples = st.invert(sample_reverse_sde(model, ex["samples"], g, ex["max_step"], ex["rel_step"]))
+                nn = nearest_neighbours(samples, train_pixels)
+                ratio_nn = nn.ratio
+                rows.append({
+                    "dataset": data.name, "source": data.source, "n": n, "p": p, "p_over_n": p / n, "m": m_label(m), "seed": s,
+                    "samples": ex["samples"], "memorized_fraction": float(nn.memorized().double().mean()),
+                    "ratio_median": float(ratio_nn.median()), "d1_median": float(nn.d1.median()),
+                })
+                if s == 0:
+                    key = f"m{m_label(m)}_p{p}"
+                    k = min(ex["grid"], len(samples))
+                    arrays[f"{key}_samples"] = samples[:k].clamp(0, 1).reshape(k, 28, 28).float().cpu().numpy()
+                    arrays[f"{key}_nearest"] = train_pixels[nn.nearest[:k]].clamp(0, 1).reshape(k, 28, 28).float().cpu().numpy()
+                    arrays[f"{key}_ratio"] = ratio_nn[:k].float().cpu().numpy()
+    return rows, arrays
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m memgen.rf_images", description="RF score on MNIST / Fashion-MNIST")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("learning-curves", "generate"):
+        p = sub.add_parser(name)
+        p.add_argument("dataset", choices=sorted(DATASET_KEY))
+        p.add_argument("--config", type=json.loads, required=True, help="JSON of config rf_images")
+        p.add_argument("--data", required=True, help="prepared.npz of the data stage")
+        p.add_argument("--manifest", required=True)
+        p.add_argument("--seed", type=int, required=True)
+        p.add_argument("--out", required=True)
+        p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+        if name == "generate":
+            p.add_argument("--samples", required=True, help=".npz of sample grids")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    data = load_prepared(args.data, args.manifest)
+    if args.command == "learning-curves":
+        df = pd.DataFrame(learning_curve_rows(data, args.config, args.seed, args.device))
+    else:
+        rows, arrays = generation_rows(data, args.config, args.seed, args.device)
+        df = pd.DataFrame(rows)
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        atomic_write(Path(args.samples), lambda tmp: Path(tmp).write_bytes(buf.getvalue()))
+    meta = provenance(args.config, args.seed, time.perf_counter() - start, args.device, dataset=args.dataset, source=data.source)
+    write_table(df, args.out, meta)
+    print(f"wrote {args.out}: {len(df)} rows in {time.perf_counter() - start:.1f} s (data source {data.source})")
+
+
+if __name__ == "__main__":
+    main()
