@@ -28,6 +28,22 @@ def _setup(d=12, p=20, n=15, seed=0):
     return torch.randn(p, d, generator=g), torch.randn(n, d, generator=g), g
 
 
+def test_baseline_fit_minimises_its_objective():
+    """s(y) = −y + B f(y): the closed form with targets z − √h y zeroes the autograd gradient of
+    1/(Nd) Σ‖√h s(y) + z‖² + hλ‖B‖²/d, and the train error is that loss."""
+    W, X, _ = _setup(d=9, p=14, n=12, seed=6)
+    t, lam, m = 0.3, 0.02, 2
+    a2, h = (float(v) for v in diffusion_coefficients(t))
+    mom = sampled_dsm_moments(X, W, m, t, torch.Generator().manual_seed(2), baseline=1.0)
+    Bt = fit_rf_score(mom, lam).requires_grad_(True)
+    Z = torch.randn(X.shape[0] * m, X.shape[1], generator=torch.Generator().manual_seed(2))
+    Y = math.sqrt(a2) * X.repeat_interleave(m, 0) + math.sqrt(h) * Z
+    loss = ((math.sqrt(h) * (rf_features(Y, W) @ Bt - Y) + Z) ** 2).sum() / Z.numel()
+    (grad,) = torch.autograd.grad(loss + h * lam * (Bt**2).sum() / X.shape[1], Bt)
+    assert grad.abs().max() < 1e-12
+    assert dsm_train_error(Bt.detach(), mom, h) == pytest.approx(float(loss.detach()), rel=1e-12)
+
+
 def test_closed_form_fit_minimises_the_dsm_objective():
     """The gradient of L(B) = 1/(Nd) Σ‖√h B f + z‖² + hλ‖B‖²/d, evaluated on the sampled pairs
     by autograd, vanishes at Bᵀ = −(U + λI)^{-1}V, and the train errors equal the direct loss."""
@@ -93,12 +109,14 @@ def test_centred_erf_moments_match_arcsine_kernel():
     np.testing.assert_allclose(Phi.numpy(), deriv[:, None] * W.numpy() / math.sqrt(W.shape[1]), rtol=1e-10)
 
 
-def test_noise_average_for_tanh_matches_many_sampled_noises():
-    """m = ∞ (Mehler series) against m = 20000 sampled noises per point: |ΔU| within 5 standard errors."""
+@pytest.mark.parametrize("baseline", [0.0, 1.0])
+def test_noise_average_for_tanh_matches_many_sampled_noises(baseline):
+    """m = ∞ (Mehler series) against m = 20000 sampled noises per point: |ΔU|, |ΔV| within
+    5 standard errors, for the plain target z and the baseline target z − √h y."""
     W, X, _ = _setup(d=10, p=8, n=4, seed=3)
     t = 0.5
-    exact = averaged_dsm_moments(X, W, t, "tanh")
-    sampled = sampled_dsm_moments(X, W, 20000, t, torch.Generator().manual_seed(7))
+    exact = averaged_dsm_moments(X, W, t, "tanh", baseline=baseline)
+    sampled = sampled_dsm_moments(X, W, 20000, t, torch.Generator().manual_seed(7), baseline=baseline)
     se = 1 / math.sqrt(4 * 20000)  # |f_k f_l| ≤ 1
     assert (exact.U - sampled.U).abs().max() < 5 * se
     assert (exact.V - sampled.V).abs().max() < 5 * se * 3

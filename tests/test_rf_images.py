@@ -75,6 +75,20 @@ def test_learned_score_generates_the_data_law():
     assert memorized_fraction(S, X) < 0.01  # generalizes: no sample sits on a training point
 
 
+def test_baseline_keeps_the_sampler_stable_when_p_is_below_d():
+    """p < d: the plain RF score has rank ≤ p, so the reverse drift +y grows unchecked in the
+    other directions (norms blow up ~e^T); with the N(0, I) baseline −y the samples keep the
+    data's scale (here d = 40, p = 10, Gaussian data)."""
+    g = torch.Generator().manual_seed(5)
+    d, n, p = 40, 2000, 10
+    X, W = torch.randn(n, d, generator=g), torch.randn(p, d, generator=g)
+    times = np.geomspace(1e-2, 3.0, 10)
+    plain = sample_reverse_sde(fit_rf_score_path(X, W, times, 10, 1e-3, g), 500, g)
+    based = sample_reverse_sde(fit_rf_score_path(X, W, times, 10, 1e-3, g, baseline=1.0), 500, g)
+    assert plain.pow(2).sum(1).mean() / d > 5
+    assert abs(float(based.pow(2).sum(1).mean()) / d - 1) < 0.1
+
+
 def test_memorization_rises_with_p_and_with_m():
     """Few far-apart points (n = 8, d = 20): the memorized fraction of samples grows with the
     width p (the model approaches the empirical score) and, at p ≫ n, with m (m = 1 fits the
@@ -89,3 +103,40 @@ def test_memorization_rises_with_p_and_with_m():
         frac[p, m] = memorized_fraction(sample_reverse_sde(model, 200, g, rel_step=0.02), X)
     assert frac[10, math.inf] < 0.02 < frac[100, math.inf] < frac[400, math.inf]
     assert frac[400, math.inf] > 0.3 and frac[400, 1] < 0.05
+
+
+def test_command_line_on_a_small_image_set(tmp_path):
+    """learning-curves and generate on 40 synthetic 28×28 images: tables, provenance, sample grids,
+    and a clear error when more training images are asked for than the data holds."""
+    import json
+
+    import pandas as pd
+
+    from memgen.data import ImageDataset, write_prepared
+    from memgen.rf_images import main
+
+    rng = np.random.default_rng(0)
+    imgs = rng.integers(0, 256, (60, 28, 28), dtype=np.uint8)
+    labels = np.arange(60) % 10
+    write_prepared(ImageDataset("mnist", "test", imgs[:40], labels[:40], imgs[40:], labels[40:]), tmp_path / "d.npz", tmp_path / "m.json")
+    cfg = {
+        "activation": "relu", "lambda": 1e-3, "seeds": 1,
+        "learning_curves": {"t": 0.1, "n": [20], "m": [1, "inf"], "p_over_n": [0.5, 2], "n_test": 20},
+        "generation": {"n": 20, "m": ["inf"], "p_over_n": [2], "times": {"min": 0.01, "max": 2.0, "num": 4},
+                       "samples": 10, "max_step": 0.05, "rel_step": 0.2, "grid": 4, "baseline": 1.0},
+    }
+    common = ["mnist", "--config", json.dumps(cfg), "--data", str(tmp_path / "d.npz"), "--manifest", str(tmp_path / "m.json"), "--seed", "3", "--device", "cpu"]
+    main(["learning-curves", *common, "--out", str(tmp_path / "lc.parquet")])
+    lc = pd.read_parquet(tmp_path / "lc.parquet")
+    assert len(lc) == 4 and set(lc.m) == {"1", "inf"} and (lc.E_test > 0).all()
+    assert json.loads((tmp_path / "lc.json").read_text())["source"] == "test"
+    main(["generate", *common, "--out", str(tmp_path / "gen.parquet"), "--samples", str(tmp_path / "grid.npz")])
+    gen = pd.read_parquet(tmp_path / "gen.parquet")
+    assert len(gen) == 1 and 0 <= gen.memorized_fraction.iloc[0] <= 1
+    with np.load(tmp_path / "grid.npz") as grid:
+        assert grid["minf_p40_samples"].shape == (4, 28, 28) and grid["minf_p40_nearest"].shape == (4, 28, 28)
+    cfg["learning_curves"]["n"] = [41]
+    common[2] = json.dumps(cfg)
+    with pytest.raises(Exception, match="rf_images.learning_curves.n = 41 .* holds only 40"):
+        main(["learning-curves", *common, "--out", str(tmp_path / "bad.parquet")])
+    assert not (tmp_path / "bad.parquet").exists()

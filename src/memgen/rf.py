@@ -84,9 +84,10 @@ def rf_features(Y: torch.Tensor, W: torch.Tensor, activation: str | Callable = "
 
 
 def sampled_dsm_moments(
-    X: torch.Tensor, W: torch.Tensor, m: int, t: float, g: torch.Generator, activation="tanh", chunk: int = 8192
+    X: torch.Tensor, W: torch.Tensor, m: int, t: float, g: torch.Generator, activation="tanh", chunk: int = 8192, baseline: float = 0.0
 ) -> DSMMoments:
-    """U = FᵀF/N, V = FᵀZ/(√h N), zz = ‖Z‖²/N for m fixed noises per training point,
+    """U = FᵀF/N, V = FᵀT/(√h N), zz = ‖T‖²/N for m fixed noises per training point, with
+    targets T = Z (or T = Z − c√h Y for a model s(y) = −c y + B f(y), c = ``baseline``),
     accumulated over chunks of at most ``chunk`` noisy points (memory O(p² + chunk·(p + d)))."""
     n, d = X.shape
     a2, h = (float(v) for v in diffusion_coefficients(t))
@@ -98,10 +99,12 @@ def sampled_dsm_moments(
     for start in range(0, n, per):
         Xc = X[start : start + per].repeat_interleave(m, dim=0)
         Z = torch.randn(Xc.shape, generator=g, dtype=X.dtype, device=X.device)
-        F = rf_features(a * Xc + sh * Z, W, activation)
+        Y = a * Xc + sh * Z
+        F = rf_features(Y, W, activation)
+        T = Z - baseline * sh * Y if baseline else Z
         U += F.T @ F
-        V += F.T @ Z
-        zz += float((Z * Z).sum())
+        V += F.T @ T
+        zz += float((T * T).sum())
     N = n * m
     return DSMMoments(U / N, V / (sh * N), zz / N)
 
@@ -124,14 +127,15 @@ def gaussian_second_moment(activation, mean: torch.Tensor, std: torch.Tensor, no
 
 
 def gaussian_feature_moments(
-    means: torch.Tensor, W: torch.Tensor, scale: float, activation="tanh", tol: float = 1e-10, nodes: int = 100, chunk: int = 256
-) -> tuple[torch.Tensor, torch.Tensor, float]:
+    means: torch.Tensor, W: torch.Tensor, scale: float, activation="tanh", tol: float = 1e-10, nodes: int = 100, chunk: int = 256, weights=None
+):
     """Exact row averages of Gaussian feature moments, for g_i = means_i + scale W z/√d, z ~ N(0, I_d)
     (so g_ik = means_ik + σ_k ξ_k with σ_k = scale ‖w_k‖/√d and corr(ξ_k, ξ_l) = R_kl = cos(w_k, w_l)).
 
     Returns (M, D, bound): M = mean_i E[ϱ(g_i) ϱ(g_i)ᵀ] (p×p; Mehler series off the diagonal,
     truncated at the first J with bound = max|R_kl|^{J+1} max_k M_kk ≤ tol, which bounds the
     neglected tail by Cauchy–Schwarz), D = mean_i E[ϱ'(g_ik)] = mean_i c̃₁(μ_ik, σ_k)/σ_k (p,).
+    With ``weights`` (n×q) a fourth result: mean_i E[ϱ(g_i)] weights_iᵀ = mean_i c̃₀(μ_i) weights_iᵀ (p×q).
     """
     p, d = W.shape
     norms = W.norm(dim=1)
@@ -149,6 +153,7 @@ def gaussian_feature_moments(
         order += 1
     M = torch.zeros(p, p, dtype=W.dtype, device=W.device)
     Dsum = torch.zeros(p, dtype=W.dtype, device=W.device)
+    Fw = None if weights is None else torch.zeros(p, weights.shape[1], dtype=W.dtype, device=W.device)
     for start in range(0, n, chunk):
         coef = hermite_coefficients(activation, means[start : start + chunk], std, order, nodes)
         Rj = torch.ones_like(R)
@@ -156,18 +161,29 @@ def gaussian_feature_moments(
             M += Rj * (coef[j].T @ coef[j])
             Rj = Rj * R
         Dsum += coef[1].sum(0)
+        if Fw is not None:
+            Fw += coef[0].T @ weights[start : start + chunk]
     M /= n
     M.diagonal().copy_(diag)
-    return M, Dsum / (n * std), rmax ** (order + 1) * sq_max
+    out = (M, Dsum / (n * std), rmax ** (order + 1) * sq_max)
+    return out if Fw is None else (*out, Fw / n)
 
 
-def averaged_dsm_moments(X: torch.Tensor, W: torch.Tensor, t: float, activation="tanh", tol: float = 1e-10) -> DSMMoments:
-    """m = ∞: U = (1/n) Σ_i E_z[f fᵀ], V = (1/n) Σ_i E_z[f zᵀ]/√h = diag(E ϱ') W/√d, zz = E‖z‖² = d."""
+def averaged_dsm_moments(X: torch.Tensor, W: torch.Tensor, t: float, activation="tanh", tol: float = 1e-10, baseline: float = 0.0) -> DSMMoments:
+    """m = ∞: U = (1/n) Σ_i E_z[f fᵀ], V₀ = (1/n) Σ_i E_z[f zᵀ]/√h = diag(E ϱ') W/√d, zz = E‖z‖² = d.
+    With a baseline s(y) = −c y + B f(y) the target is z − c√h y, y = a x + √h z, so
+    V = (1 − c h) V₀ − c a (1/n) Σ_i E[f] x_iᵀ and zz = (1 − c h)² d + c² h a² (1/n) Σ_i ‖x_i‖²."""
     a2, h = (float(v) for v in diffusion_coefficients(t))
     d = W.shape[1]
     means = math.sqrt(a2) * X @ W.T / math.sqrt(d)
-    U, D, bound = gaussian_feature_moments(means, W, math.sqrt(h), activation, tol)
-    return DSMMoments(U, D[:, None] * W / math.sqrt(d), float(d), bound)
+    if not baseline:
+        U, D, bound = gaussian_feature_moments(means, W, math.sqrt(h), activation, tol)
+        return DSMMoments(U, D[:, None] * W / math.sqrt(d), float(d), bound)
+    c, a = baseline, math.sqrt(a2)
+    U, D, bound, Fx = gaussian_feature_moments(means, W, math.sqrt(h), activation, tol, weights=X)
+    V = (1 - c * h) * D[:, None] * W / math.sqrt(d) - c * a * Fx
+    zz = (1 - c * h) ** 2 * d + c * c * h * a2 * float((X * X).sum(1).mean())
+    return DSMMoments(U, V, zz, bound)
 
 
 def population_moments(W: torch.Tensor, activation="tanh", tol: float = 1e-10) -> tuple[torch.Tensor, torch.Tensor]:

@@ -62,11 +62,11 @@ def _as_unit(images) -> torch.Tensor:
     return t.reshape(len(t), -1).to(torch.float64) / 255.0
 
 
-def dsm_moments(X: torch.Tensor, W: torch.Tensor, m: float, t: float, g: torch.Generator, activation="tanh"):
-    """Sampled moments for finite m, exact noise averages for m = ∞."""
+def dsm_moments(X: torch.Tensor, W: torch.Tensor, m: float, t: float, g: torch.Generator, activation="tanh", baseline: float = 0.0):
+    """Sampled moments for finite m, exact noise averages for m = ∞ (``baseline``: see rf.sampled_dsm_moments)."""
     if math.isinf(m):
-        return averaged_dsm_moments(X, W, t, activation)
-    return sampled_dsm_moments(X, W, int(m), t, g, activation)
+        return averaged_dsm_moments(X, W, t, activation, baseline=baseline)
+    return sampled_dsm_moments(X, W, int(m), t, g, activation, baseline=baseline)
 
 
 def image_dsm_errors(X_train, X_test, W, m: float, t: float, lam: float, g: torch.Generator, activation="tanh") -> dict:
@@ -80,13 +80,17 @@ def image_dsm_errors(X_train, X_test, W, m: float, t: float, lam: float, g: torc
 
 @dataclass
 class RFScorePath:
-    """s(y, t_k) = ϱ(y Wᵀ/√d) Bt[k] on a time grid (ascending), one closed-form fit per time;
-    between grid times Bt is interpolated linearly in log t (so is the score, linear in Bt)."""
+    """s(y, t_k) = −c y + ϱ(y Wᵀ/√d) Bt[k] on a time grid (ascending), one closed-form fit per time;
+    between grid times Bt is interpolated linearly in log t (so is the score, linear in Bt).
+    c = ``baseline``: 0 for the plain RF score, 1 to add the score −y of N(0, I), so that
+    directions the p features cannot reach (always some when p < d) follow the Gaussian
+    score instead of the unstable reverse drift +y."""
 
     W: torch.Tensor
     times: torch.Tensor
     Bt: torch.Tensor  # (K, p, d)
     activation: str = "tanh"
+    baseline: float = 0.0
 
     def readout(self, t: float) -> torch.Tensor:
         """Bt at time t: linear in log t between the bracketing fits, clamped at the ends."""
@@ -101,16 +105,17 @@ class RFScorePath:
         return (1 - w) * self.Bt[k] + w * self.Bt[k + 1]
 
     def score(self, y: torch.Tensor, t: float) -> torch.Tensor:
-        return rf_features(y, self.W, self.activation) @ self.readout(t)
+        s = rf_features(y, self.W, self.activation) @ self.readout(t)
+        return s - self.baseline * y if self.baseline else s
 
 
-def fit_rf_score_path(X, W, times, m: float, lam: float, g: torch.Generator, activation="tanh") -> RFScorePath:
+def fit_rf_score_path(X, W, times, m: float, lam: float, g: torch.Generator, activation="tanh", baseline: float = 0.0) -> RFScorePath:
     """One ridge-DSM fit per time (fresh noises per time for finite m), the same W throughout."""
     times = torch.as_tensor(np.asarray(times, dtype=np.float64))
     if times.ndim != 1 or len(times) < 2 or not bool(torch.all(times[1:] > times[:-1])) or float(times[0]) <= 0:
         raise ValueError("times must be an increasing grid of at least 2 positive values")
-    Bt = torch.stack([fit_rf_score(dsm_moments(X, W, m, float(t), g, activation), lam) for t in times])
-    return RFScorePath(W, times.to(W.dtype), Bt, activation)
+    Bt = torch.stack([fit_rf_score(dsm_moments(X, W, m, float(t), g, activation, baseline), lam) for t in times])
+    return RFScorePath(W, times.to(W.dtype), Bt, activation, baseline)
 
 
 def reverse_time_steps(t_min: float, T: float, max_step: float = 0.01, rel_step: float = 0.05) -> np.ndarray:
@@ -202,7 +207,7 @@ def generation_rows(data, cfg: dict, seed: int, device="cpu") -> tuple[list[dict
             for s in range(cfg["seeds"]):
                 g = torch_generator(seed, "rf_images_generation", DATASET_KEY[data.name], n, p, _m_key(m), s, device=device)
                 W = torch.randn(p, X.shape[1], generator=g, dtype=torch.float64, device=device)
-                model = fit_rf_score_path(X, W, times, m, cfg["lambda"], g, cfg["activation"])
+                model = fit_rf_score_path(X, W, times, m, cfg["lambda"], g, cfg["activation"], ex["baseline"])
                 samples = st.invert(sample_reverse_sde(model, ex["samples"], g, ex["max_step"], ex["rel_step"]))
                 nn = nearest_neighbours(samples, train_pixels)
                 ratio_nn = nn.ratio
