@@ -36,6 +36,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_ldm.py $(BENCH_ARGS)
 	$(BIN)/python bench/bench_rf.py
+	$(BIN)/python bench/bench_rf_images.py
 
 clean:
 	rm -rf results figures logs .snakemake

