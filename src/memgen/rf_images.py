@@ -104,9 +104,33 @@ class RFScorePath:
         w = (lt - float(logs[k])) / float(logs[k + 1] - logs[k])
         return (1 - w) * self.Bt[k] + w * self.Bt[k + 1]
 
+    @property
+    def dim(self) -> int:
+        return self.W.shape[1]
+
     def score(self, y: torch.Tensor, t: float) -> torch.Tensor:
         s = rf_features(y, self.W, self.activation) @ self.readout(t)
         return s - self.baseline * y if self.baseline else s
+
+
+@dataclass
+class EmpiricalScore:
+    """The exact score of the noised training set (the target a memorizing model reaches):
+    ∇ log (1/n) Σ_i N(y; a x_i, h I) = −(y − a Σ_i w_i x_i)/h, w = softmax(−‖y − a x_i‖²/(2h)),
+    on the time range [times[0], times[-1]] (for the sampler)."""
+
+    X: torch.Tensor
+    times: torch.Tensor
+
+    @property
+    def dim(self) -> int:
+        return self.X.shape[1]
+
+    def score(self, y: torch.Tensor, t: float) -> torch.Tensor:
+        a2, h = (float(v) for v in diffusion_coefficients(t))
+        a = math.sqrt(a2)
+        w = torch.softmax(-torch.cdist(y, a * self.X).square() / (2 * h), dim=1)
+        return -(y - a * w @ self.X) / h
 
 
 def fit_rf_score_path(X, W, times, m: float, lam: float, g: torch.Generator, activation="tanh", baseline: float = 0.0) -> RFScorePath:
@@ -130,20 +154,19 @@ def reverse_time_steps(t_min: float, T: float, max_step: float = 0.01, rel_step:
 
 
 def sample_reverse_sde(
-    model: RFScorePath, n_samples: int, g: torch.Generator, max_step: float = 0.01, rel_step: float = 0.05, denoise: bool = True, chunk: int = 4096
+    model: RFScorePath | EmpiricalScore, n_samples: int, g: torch.Generator, max_step: float = 0.01, rel_step: float = 0.05, denoise: bool = True, chunk: int = 4096
 ) -> torch.Tensor:
     """Euler–Maruyama of dy = [y + 2 s(y, t)] dt + √2 dW̄ backwards from y(T) ~ N(0, I), T the last
     fitted time, to t₀ the first, on :func:`reverse_time_steps`; then, with ``denoise``, the
     Tweedie step x = (y + h s(y, t₀))/a."""
-    d = model.W.shape[1]
     steps = reverse_time_steps(float(model.times[0]), float(model.times[-1]), max_step, rel_step)
     out = []
     for start in range(0, n_samples, chunk):
         k_n = min(chunk, n_samples - start)
-        y = torch.randn(k_n, d, generator=g, dtype=model.W.dtype, device=model.W.device)
+        y = torch.randn(k_n, model.dim, generator=g, dtype=model.times.dtype, device=g.device)
         for t_hi, t_lo in zip(steps[:-1], steps[1:]):
             dt = t_hi - t_lo
-            noise = torch.randn(k_n, d, generator=g, dtype=y.dtype, device=y.device)
+            noise = torch.randn(k_n, model.dim, generator=g, dtype=y.dtype, device=y.device)
             y = y + dt * (y + 2 * model.score(y, t_hi)) + math.sqrt(2 * dt) * noise
         if denoise:
             a2, h = (float(v) for v in diffusion_coefficients(steps[-1]))
