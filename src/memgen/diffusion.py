@@ -1,0 +1,106 @@
+"""Discrete-time DDPM: linear β schedule, ε-prediction loss with m fixed noises per image,
+ancestral DDPM and DDIM samplers.
+
+Forward: x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε, ᾱ_t = Π_{s ≤ t} (1 − β_s), t = 0 … T−1.
+The linear schedule of Ho et al. (β from 1e-4 to 0.02 over 1000 steps) is rescaled to
+T steps as in Nichol & Dhariwal: β from (1000/T)·1e-4 to min((1000/T)·0.02, 0.999), so
+that x_{T−1} is close to N(0, I) for any T (Paper B uses T = 10).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class LinearSchedule:
+    steps: int = 10
+    beta_start: float | None = None  # default (1000/steps)·1e-4
+    beta_end: float | None = None  # default min((1000/steps)·0.02, 0.999)
+
+    def betas(self) -> torch.Tensor:
+        if self.steps < 1:
+            raise ValueError(f"steps must be >= 1, got {self.steps}")
+        scale = 1000.0 / self.steps
+        start = self.beta_start if self.beta_start is not None else scale * 1e-4
+        end = self.beta_end if self.beta_end is not None else min(scale * 0.02, 0.999)
+        if not 0 < start <= end < 1:
+            raise ValueError(f"need 0 < beta_start <= beta_end < 1, got {start}, {end}")
+        return torch.linspace(start, end, self.steps, dtype=torch.float64)
+
+    def alpha_bars(self) -> torch.Tensor:
+        """ᾱ_t = Π_{s ≤ t} (1 − β_s)."""
+        return torch.cumprod(1 - self.betas(), 0)
+
+
+def q_sample(x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor, schedule: LinearSchedule) -> torch.Tensor:
+    """x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε (t: one step index per image)."""
+    ab = schedule.alpha_bars().to(device=x0.device, dtype=x0.dtype)[t].reshape(-1, *([1] * (x0.dim() - 1)))
+    return ab.sqrt() * x0 + (1 - ab).sqrt() * noise
+
+
+class NoiseBank:
+    """m fixed noise draws per training image (drawn once from the generator); each visit of
+    image i uses one of its m draws, picked uniformly. m = ∞ (math.inf): fresh noise every visit."""
+
+    def __init__(self, n: int, shape: tuple[int, ...], m: float, g: torch.Generator, dtype=torch.float32, device="cpu"):
+        self.m, self.shape, self.dtype, self.device = m, shape, dtype, device
+        self.bank = None if math.isinf(m) else torch.randn(n, int(m), *shape, generator=g, dtype=dtype, device=device)
+
+    def draw(self, indices: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        if self.bank is None:
+            return torch.randn(len(indices), *self.shape, generator=g, dtype=self.dtype, device=self.device)
+        pick = torch.randint(0, self.bank.shape[1], (len(indices),), generator=g, device=self.device)
+        return self.bank[indices.to(self.device), pick]
+
+
+def eps_loss(model, x0: torch.Tensor, indices: torch.Tensor, bank: NoiseBank, schedule: LinearSchedule, g: torch.Generator) -> torch.Tensor:
+    """Mean squared error ‖ε̂(x_t, t) − ε‖² with a fresh uniform t and the image's bank noise ε."""
+    t = torch.randint(0, schedule.steps, (len(x0),), generator=g, device=x0.device)
+    eps = bank.draw(indices, g).to(x0.dtype)
+    return torch.mean((model(q_sample(x0, t, eps, schedule), t) - eps) ** 2)
+
+
+@torch.no_grad()
+def ddpm_sample(model, schedule: LinearSchedule, shape, g: torch.Generator, device="cpu", dtype=torch.float32, clip: float | None = None) -> torch.Tensor:
+    """Ancestral sampling: x_{t−1} = (x_t − β_t/√(1−ᾱ_t) ε̂)/√(1−β_t) + σ_t z, σ_t² = β̃_t = β_t (1−ᾱ_{t−1})/(1−ᾱ_t);
+    with ``clip`` the predicted x_0 is clipped to [−clip, clip] (the mean then uses the clipped x_0)."""
+    betas = schedule.betas().to(device)
+    ab = schedule.alpha_bars().to(device)
+    x = torch.randn(*shape, generator=g, device=device, dtype=dtype)
+    for t in range(schedule.steps - 1, -1, -1):
+        eps = model(x, torch.full((shape[0],), t, device=device)).to(torch.float64)
+        ab_prev = ab[t - 1] if t > 0 else torch.ones((), dtype=ab.dtype, device=device)
+        x0 = (x.double() - (1 - ab[t]).sqrt() * eps) / ab[t].sqrt()
+        if clip is not None:
+            x0 = x0.clamp(-clip, clip)
+        # posterior mean of q(x_{t-1} | x_t, x_0)
+        mean = (ab_prev.sqrt() * betas[t] / (1 - ab[t])) * x0 + ((1 - betas[t]).sqrt() * (1 - ab_prev) / (1 - ab[t])) * x.double()
+        if t > 0:
+            var = betas[t] * (1 - ab_prev) / (1 - ab[t])
+            mean = mean + var.sqrt() * torch.randn(*shape, generator=g, device=device, dtype=torch.float64)
+        x = mean.to(dtype)
+    return x
+
+
+@torch.no_grad()
+def ddim_sample(model, schedule: LinearSchedule, shape, g: torch.Generator, device="cpu", dtype=torch.float32, eta: float = 0.0, clip: float | None = None) -> torch.Tensor:
+    """DDIM (Song et al.): x_{t−1} = √ᾱ_{t−1} x̂_0 + √(1−ᾱ_{t−1}−σ_t²) ε̂ + σ_t z,
+    σ_t = η √((1−ᾱ_{t−1})/(1−ᾱ_t)) √(1−ᾱ_t/ᾱ_{t−1}); η = 0 is deterministic given x_T."""
+    ab = schedule.alpha_bars().to(device)
+    x = torch.randn(*shape, generator=g, device=device, dtype=dtype)
+    for t in range(schedule.steps - 1, -1, -1):
+        eps = model(x, torch.full((shape[0],), t, device=device)).to(torch.float64)
+        ab_prev = ab[t - 1] if t > 0 else torch.ones((), dtype=ab.dtype, device=device)
+        x0 = (x.double() - (1 - ab[t]).sqrt() * eps) / ab[t].sqrt()
+        if clip is not None:
+            x0 = x0.clamp(-clip, clip)
+            eps = (x.double() - ab[t].sqrt() * x0) / (1 - ab[t]).sqrt()
+        sigma = eta * ((1 - ab_prev) / (1 - ab[t]) * (1 - ab[t] / ab_prev)).sqrt()
+        x_new = ab_prev.sqrt() * x0 + (1 - ab_prev - sigma**2).clamp_min(0).sqrt() * eps
+        if t > 0 and eta > 0:
+            x_new = x_new + sigma * torch.randn(*shape, generator=g, device=device, dtype=torch.float64)
+        x = x_new.to(dtype)
+    return x
