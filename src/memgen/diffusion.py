@@ -63,20 +63,27 @@ def eps_loss(model, x0: torch.Tensor, indices: torch.Tensor, bank: NoiseBank, sc
     return torch.mean((model(q_sample(x0, t, eps, schedule), t) - eps) ** 2)
 
 
+def _predict(model, x: torch.Tensor, t: int, ab: torch.Tensor, clip: float | None):
+    """ε̂, x̂_0 = (x_t − √(1−ᾱ_t) ε̂)/√ᾱ_t (clipped to [−clip, clip], ε̂ made consistent) and ᾱ_{t−1} (1 at t = 0), in float64."""
+    eps = model(x, torch.full((x.shape[0],), t, device=x.device)).to(torch.float64)
+    ab_prev = ab[t - 1] if t > 0 else torch.ones((), dtype=ab.dtype, device=ab.device)
+    x0 = (x.double() - (1 - ab[t]).sqrt() * eps) / ab[t].sqrt()
+    if clip is not None:
+        x0 = x0.clamp(-clip, clip)
+        eps = (x.double() - ab[t].sqrt() * x0) / (1 - ab[t]).sqrt()
+    return eps, x0, ab_prev
+
+
 @torch.no_grad()
 def ddpm_sample(model, schedule: LinearSchedule, shape, g: torch.Generator, device="cpu", dtype=torch.float32, clip: float | None = None) -> torch.Tensor:
-    """Ancestral sampling: x_{t−1} = (x_t − β_t/√(1−ᾱ_t) ε̂)/√(1−β_t) + σ_t z, σ_t² = β̃_t = β_t (1−ᾱ_{t−1})/(1−ᾱ_t);
-    with ``clip`` the predicted x_0 is clipped to [−clip, clip] (the mean then uses the clipped x_0)."""
+    """Ancestral sampling with the posterior q(x_{t−1} | x_t, x̂_0): mean
+    √ᾱ_{t−1} β_t/(1−ᾱ_t) x̂_0 + √(1−β_t)(1−ᾱ_{t−1})/(1−ᾱ_t) x_t, variance β̃_t = β_t (1−ᾱ_{t−1})/(1−ᾱ_t);
+    with ``clip`` the predicted x̂_0 is clipped to [−clip, clip]."""
     betas = schedule.betas().to(device)
     ab = schedule.alpha_bars().to(device)
     x = torch.randn(*shape, generator=g, device=device, dtype=dtype)
     for t in range(schedule.steps - 1, -1, -1):
-        eps = model(x, torch.full((shape[0],), t, device=device)).to(torch.float64)
-        ab_prev = ab[t - 1] if t > 0 else torch.ones((), dtype=ab.dtype, device=device)
-        x0 = (x.double() - (1 - ab[t]).sqrt() * eps) / ab[t].sqrt()
-        if clip is not None:
-            x0 = x0.clamp(-clip, clip)
-        # posterior mean of q(x_{t-1} | x_t, x_0)
+        _, x0, ab_prev = _predict(model, x, t, ab, clip)
         mean = (ab_prev.sqrt() * betas[t] / (1 - ab[t])) * x0 + ((1 - betas[t]).sqrt() * (1 - ab_prev) / (1 - ab[t])) * x.double()
         if t > 0:
             var = betas[t] * (1 - ab_prev) / (1 - ab[t])
@@ -92,12 +99,7 @@ def ddim_sample(model, schedule: LinearSchedule, shape, g: torch.Generator, devi
     ab = schedule.alpha_bars().to(device)
     x = torch.randn(*shape, generator=g, device=device, dtype=dtype)
     for t in range(schedule.steps - 1, -1, -1):
-        eps = model(x, torch.full((shape[0],), t, device=device)).to(torch.float64)
-        ab_prev = ab[t - 1] if t > 0 else torch.ones((), dtype=ab.dtype, device=device)
-        x0 = (x.double() - (1 - ab[t]).sqrt() * eps) / ab[t].sqrt()
-        if clip is not None:
-            x0 = x0.clamp(-clip, clip)
-            eps = (x.double() - ab[t].sqrt() * x0) / (1 - ab[t]).sqrt()
+        eps, x0, ab_prev = _predict(model, x, t, ab, clip)
         sigma = eta * ((1 - ab_prev) / (1 - ab[t]) * (1 - ab[t] / ab_prev)).sqrt()
         x_new = ab_prev.sqrt() * x0 + (1 - ab_prev - sigma**2).clamp_min(0).sqrt() * eps
         if t > 0 and eta > 0:
