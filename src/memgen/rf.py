@@ -31,7 +31,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from memgen.rf_theory import diffusion_coefficients, gauss_hermite, resolve_activation
+from memgen.rf_theory import RFProblem, diffusion_coefficients, gauss_hermite, resolve_activation  # noqa: F401 (RFProblem re-exported)
 from memgen.seeding import torch_generator
 
 _TORCH_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -44,28 +44,6 @@ _TORCH_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 def torch_activation(activation: str | Callable) -> Callable[[torch.Tensor], torch.Tensor]:
     """The torch function of an activation name (tanh, erf, relu = centred ReLU) or a callable."""
     return resolve_activation(activation, _TORCH_ACTIVATIONS)
-
-
-@dataclass(frozen=True)
-class RFProblem:
-    """One RF-DSM experiment: dimension d, p = round(ψ_p d), n = round(ψ_n d), m noises
-    per point (math.inf for the exact average), diffusion time t, ridge λ."""
-
-    d: int
-    psi_p: float
-    psi_n: float
-    m: float
-    t: float
-    lam: float
-    activation: str = "tanh"
-
-    @property
-    def p(self) -> int:
-        return max(1, round(self.psi_p * self.d))
-
-    @property
-    def n(self) -> int:
-        return max(1, round(self.psi_n * self.d))
 
 
 @dataclass

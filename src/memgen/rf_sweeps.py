@@ -27,11 +27,12 @@ import time
 
 import numpy as np
 import pandas as pd
-import torch
 
 from memgen.io import provenance, read_tables, write_table
-from memgen.rf import RFProblem, simulate_rf_dsm
-from memgen.rf_theory import learning_curves
+from memgen.rf_theory import RFProblem, learning_curves
+
+# Planning (point lists, block counts) imports neither torch nor memgen.rf: the Snakefile
+# calls it at every start. The simulation imports them when it runs.
 
 KINDS = ("learning_curves", "vs_psi_n", "phase_diagram", "role_of_m")
 ERRORS = ("E_train", "E_train_penalised", "E_test", "E_score")
@@ -63,38 +64,34 @@ def m_grid(m_max: int, num: int = 40) -> np.ndarray:
     return np.append(np.unique(np.round(np.geomspace(1, m_max, num))), np.inf)
 
 
+def experiment_points(kind: str, ex: dict, simulated: bool) -> list[tuple]:
+    """(t, m, ψ_n, ψ_p) of experiment ``kind`` (config rf.<kind> = ``ex``): the theory curves'
+    grids, or with ``simulated`` the coarser grids simulated at finite d."""
+    if kind == "learning_curves":
+        grid = log_grid(ex["simulated_psi_p" if simulated else "psi_p"])
+        return [(t, parse_m(m), pn, pp) for t in ex["times"] for m in ex["m"] for pn in ex["psi_n"] for pp in grid]
+    if kind == "vs_psi_n":
+        grid = log_grid(ex["simulated_psi_n" if simulated else "psi_n"])
+        return [(ex["t"], parse_m(m), pn, pp) for m in ex["m"] for pp in ex["psi_p"] for pn in grid]
+    if kind == "phase_diagram":
+        g = log_grid(ex["grid"])
+        pairs = ex["spot_checks"] if simulated else [(pn, pp) for pn in g for pp in g]
+        return [(ex["t"], parse_m(m), pn, pp) for m in ex["m"] for pn, pp in pairs]
+    if kind == "role_of_m":
+        ms = [parse_m(m) for m in ex["simulated_m"]] if simulated else m_grid(ex["m_max"])
+        return [(ex["t"], m, ex["psi_n"], pp) for pp in ex["psi_p"] for m in ms]
+    raise ValueError(f"unknown experiment {kind!r}; expected one of {KINDS}")
+
+
 def theory_points(kind: str, cfg: dict) -> pd.DataFrame:
     """The (t, m, ψ_n, ψ_p) points of an experiment's theory curves."""
-    ex = cfg["experiment"]
-    if kind == "learning_curves":
-        rows = [(t, parse_m(m), pn, pp) for t in ex["times"] for m in ex["m"] for pn in ex["psi_n"] for pp in log_grid(ex["psi_p"])]
-    elif kind == "vs_psi_n":
-        rows = [(ex["t"], parse_m(m), pn, pp) for m in ex["m"] for pp in ex["psi_p"] for pn in log_grid(ex["psi_n"])]
-    elif kind == "phase_diagram":
-        g = log_grid(ex["grid"])
-        rows = [(ex["t"], parse_m(m), pn, pp) for m in ex["m"] for pn in g for pp in g]
-    elif kind == "role_of_m":
-        rows = [(ex["t"], m, ex["psi_n"], pp) for pp in ex["psi_p"] for m in m_grid(ex["m_max"])]
-    else:
-        raise ValueError(f"unknown experiment {kind!r}; expected one of {KINDS}")
-    return pd.DataFrame(rows, columns=["t", "m", "psi_n", "psi_p"])
+    return pd.DataFrame(experiment_points(kind, cfg["experiment"], simulated=False), columns=["t", "m", "psi_n", "psi_p"])
 
 
 def simulation_points(kind: str, cfg: dict) -> list[RFProblem]:
     """The points simulated at finite d, in a fixed order."""
-    ex = cfg["experiment"]
-    d, lam, act = cfg["d"], cfg["lambda"], cfg["activation"]
-    if kind == "learning_curves":
-        pts = [(t, parse_m(m), pn, pp) for t in ex["times"] for m in ex["m"] for pn in ex["psi_n"] for pp in log_grid(ex["simulated_psi_p"])]
-    elif kind == "vs_psi_n":
-        pts = [(ex["t"], parse_m(m), pn, pp) for m in ex["m"] for pp in ex["psi_p"] for pn in log_grid(ex["simulated_psi_n"])]
-    elif kind == "phase_diagram":
-        pts = [(ex["t"], parse_m(m), pn, pp) for m in ex["m"] for pn, pp in ex["spot_checks"]]
-    elif kind == "role_of_m":
-        pts = [(ex["t"], parse_m(m), ex["psi_n"], pp) for pp in ex["psi_p"] for m in ex["simulated_m"]]
-    else:
-        raise ValueError(f"unknown experiment {kind!r}; expected one of {KINDS}")
-    return [RFProblem(d, float(pp), float(pn), m, float(t), lam, act) for t, m, pn, pp in pts]
+    pts = experiment_points(kind, cfg["experiment"], simulated=True)
+    return [RFProblem(cfg["d"], float(pp), float(pn), m, float(t), cfg["lambda"], cfg["activation"]) for t, m, pn, pp in pts]
 
 
 def simulation_cost(problem: RFProblem) -> float:
@@ -142,6 +139,8 @@ def theory_table(kind: str, cfg: dict) -> pd.DataFrame:
 
 def simulate_block(kind: str, cfg: dict, block: int, seed: int, device: str = "cpu") -> pd.DataFrame:
     """One row per (point of the block, seed)."""
+    from memgen.rf import simulate_rf_dsm
+
     rows = []
     for pr in block_points(kind, cfg, block):
         for rec in simulate_rf_dsm(pr, range(cfg["seeds"]), base_seed=seed, device=device):
@@ -168,6 +167,8 @@ def summarise_simulation(df: pd.DataFrame, cfg: dict) -> pd.DataFrame:
 
 
 def main(argv=None) -> None:
+    import torch
+
     parser = argparse.ArgumentParser(prog="python -m memgen.rf_sweeps", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("theory", "simulate", "summarise"):

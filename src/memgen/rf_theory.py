@@ -25,6 +25,7 @@ _ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "relu": lambda x: np.maximum(x, 0.0) - 1.0 / np.sqrt(2.0 * np.pi),
 }
 ACTIVATIONS = tuple(_ACTIVATIONS)
+STEPS_PER_DECADE = 40  # ridge continuation (spec §5)
 
 
 def _erf(x):
@@ -96,6 +97,29 @@ def activation_constants(activation: str | Callable = "tanh", t: float = 0.1, no
 
 
 @dataclass(frozen=True)
+class RFProblem:
+    """A finite-d instance of the theory's parameters (simulated by ``memgen.rf``): dimension d,
+    p = round(ψ_p d), n = round(ψ_n d), m noises per point (math.inf for the exact average),
+    diffusion time t, ridge λ."""
+
+    d: int
+    psi_p: float
+    psi_n: float
+    m: float
+    t: float
+    lam: float
+    activation: str = "tanh"
+
+    @property
+    def p(self) -> int:
+        return max(1, round(self.psi_p * self.d))
+
+    @property
+    def n(self) -> int:
+        return max(1, round(self.psi_n * self.d))
+
+
+@dataclass(frozen=True)
 class MasterCoefficients:
     """The master equations of spec §4 written uniformly for finite and infinite m:
 
@@ -155,10 +179,14 @@ def master_coefficients(c: ActivationConstants, psi_p, psi_n, m) -> MasterCoeffi
     )
 
 
+def denominators(q, r, co: MasterCoefficients):
+    """L1 = 1 + α1 r + β1 q and L2 = 1 + α2 r + β2 q."""
+    return 1 + co.alpha1 * r + co.beta1 * q, 1 + co.alpha2 * r + co.beta2 * q
+
+
 def master_residual(q, r, z, zeta, co: MasterCoefficients):
     """(F_A, F_B) and the Jacobian ∂(F_A, F_B)/∂(q, r) as arrays [..., 2] and [..., 2, 2]."""
-    L1 = 1 + co.alpha1 * r + co.beta1 * q
-    L2 = 1 + co.alpha2 * r + co.beta2 * q
+    L1, L2 = denominators(q, r, co)
     FA = 1 / r + co.psi_p * zeta - 1 / q - co.A1 / L1 - co.A2 / L2
     FB = co.psi_p * z - (1 - co.psi_p) / q + r / q**2 - co.B1 / L1 - co.B2 / L2
     i1, i2 = 1 / L1**2, 1 / L2**2
@@ -192,22 +220,29 @@ def newton_traces(u, v, z, co: MasterCoefficients, zeta=0.0, max_iter=60, tol=1e
     return u, v, done
 
 
-def solve_master_equations(psi_p, psi_n, m, t, lam, activation: str | Callable = "tanh", steps_per_decade: int = 40):
+def _by_time(activation, psi_p, psi_n, m, t, lam):
+    """Broadcast the arguments and yield (selection, constants, coefficients, λ) per distinct t."""
+    psi_p, psi_n, m, t, lam = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (psi_p, psi_n, m, t, lam)))
+    if np.any(lam <= 0):
+        raise ValueError("lambda must be positive")
+    for tv in np.unique(t):
+        sel = t == tv
+        c = activation_constants(activation, tv)
+        yield sel, c, master_coefficients(c, psi_p[sel], psi_n[sel], m[sel]), lam[sel]
+
+
+def solve_master_equations(psi_p, psi_n, m, t, lam, activation: str | Callable = "tanh", steps_per_decade: int = STEPS_PER_DECADE):
     """(q, r) at z = −λ, ζ = 0 on the physical branch, by ridge continuation (spec §5).
 
     Every point starts at λ₀ = max(10, 10 ψ_p, λ) where q ≈ r ≈ 1/λ₀ and follows
     λ_k = λ₀ (λ/λ₀)^{k/K} geometrically (``steps_per_decade`` per decade), each
     Newton solve seeded by the previous one. Returns q, r, converged (arrays).
     """
-    psi_p, psi_n, m, t, lam = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (psi_p, psi_n, m, t, lam)))
-    if np.any(lam <= 0):
-        raise ValueError("lambda must be positive")
-    q, r, ok = (np.empty(psi_p.shape) for _ in range(3))
-    for tv in np.unique(t):
-        sel = t == tv
-        co = master_coefficients(activation_constants(activation, tv), psi_p[sel], psi_n[sel], m[sel])
-        q[sel], r[sel], ok[sel] = _ridge_continuation(co, lam[sel], steps_per_decade)
-    return q, r, ok.astype(bool)
+    shape = np.broadcast_shapes(*(np.shape(v) for v in (psi_p, psi_n, m, t, lam)))
+    q, r, ok = np.empty(shape), np.empty(shape), np.empty(shape, dtype=bool)
+    for sel, _, co, lam_sel in _by_time(activation, psi_p, psi_n, m, t, lam):
+        q[sel], r[sel], ok[sel] = _ridge_continuation(co, lam_sel, steps_per_decade)
+    return q, r, ok
 
 
 def _ridge_continuation(co, lam, steps_per_decade):
@@ -223,7 +258,7 @@ def _ridge_continuation(co, lam, steps_per_decade):
     return np.exp(u), np.exp(v), ok
 
 
-def solve_along_psi_p(psi_p, psi_n, m, t, lam, activation: str | Callable = "tanh", steps_per_decade: int = 40):
+def solve_along_psi_p(psi_p, psi_n, m, t, lam, activation: str | Callable = "tanh", steps_per_decade: int = STEPS_PER_DECADE):
     """(q, r, converged) along a sorted ψ_p grid by continuation in ψ_p (spec §5).
 
     The first point is found by ridge continuation; each next point's Newton solve
@@ -266,8 +301,7 @@ class LearningCurve:
 
 def t1_t2_and_gradient(q, r, co: MasterCoefficients):
     """T1 = 1 − τ + k r τ², T2 = k2 r τ (τ = w1/L1 + w2/L2) and ∂T1/∂(q, r) as [..., 2]."""
-    L1 = 1 + co.alpha1 * r + co.beta1 * q
-    L2 = 1 + co.alpha2 * r + co.beta2 * q
+    L1, L2 = denominators(q, r, co)
     tau = co.w1 / L1 + co.w2 / L2
     dtau_dq = -co.w1 * co.beta1 / L1**2 - co.w2 * co.beta2 / L2**2
     dtau_dr = -co.w1 * co.alpha1 / L1**2 - co.w2 * co.alpha2 / L2**2
@@ -309,19 +343,18 @@ def learning_curves(psi_p, psi_n, m, t, lam, activation: str | Callable = "tanh"
     ``along_psi_p=True`` solves a 1-d increasing ψ_p grid (scalar other arguments)
     by continuation in ψ_p; otherwise every point is solved by ridge continuation.
     """
+    shape = np.broadcast_shapes(*(np.shape(v) for v in (psi_p, psi_n, m, t, lam)))
     if along_psi_p:
         q, r, ok = solve_along_psi_p(psi_p, psi_n, m, t, lam, activation)
     else:
-        q, r, ok = solve_master_equations(psi_p, psi_n, m, t, lam, activation)
-    psi_p, psi_n, m, t, lam, q, r = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (psi_p, psi_n, m, t, lam, q, r)))
-    out = {key: np.empty(psi_p.shape) for key in ("E_train", "E_train_penalised", "E_test", "E_score")}
-    for tv in np.unique(t):
-        sel = t == tv
-        c = activation_constants(activation, tv)
-        co = master_coefficients(c, psi_p[sel], psi_n[sel], m[sel])
-        for key, val in errors_from_traces(q[sel], r[sel], co, c, lam[sel]).items():
+        q, r, ok = np.empty(shape), np.empty(shape), np.empty(shape, dtype=bool)
+    out = {key: np.empty(shape) for key in ("E_train", "E_train_penalised", "E_test", "E_score")}
+    for sel, c, co, lam_sel in _by_time(activation, psi_p, psi_n, m, t, lam):
+        if not along_psi_p:
+            q[sel], r[sel], ok[sel] = _ridge_continuation(co, lam_sel, STEPS_PER_DECADE)
+        for key, val in errors_from_traces(q[sel], r[sel], co, c, lam_sel).items():
             out[key][sel] = val
-    return LearningCurve(q=q, r=r, converged=np.broadcast_to(ok, psi_p.shape), **out)
+    return LearningCurve(q=q, r=r, converged=ok, **out)
 
 
 def train_error_wide_limit(width_ratio, t, activation: str | Callable = "tanh"):
