@@ -87,11 +87,16 @@ def sampled_dsm_moments(
     return DSMMoments(U / N, V / (sh * N), zz / N)
 
 
+def _at_nodes(activation, mean: torch.Tensor, std: torch.Tensor, nodes: int):
+    """ϱ(μ + σξ_q) at the Gauss–Hermite nodes ξ_q (shape (*mean.shape, nodes)), the nodes and weights."""
+    x, w = (torch.as_tensor(v, dtype=mean.dtype, device=mean.device) for v in gauss_hermite(nodes))
+    return torch_activation(activation)(mean[..., None] + std[..., None] * x), x, w
+
+
 def hermite_coefficients(activation, mean: torch.Tensor, std: torch.Tensor, order: int, nodes: int = 100) -> torch.Tensor:
     """c̃_j(μ, σ) = E[ϱ(μ + σξ) He_j(ξ)]/√j!, j = 0..order, by Gauss–Hermite quadrature;
     shape (order + 1, *mean.shape). Normalised recurrence: h̃_{j+1} = (ξ h̃_j − √j h̃_{j−1})/√(j+1)."""
-    x, w = (torch.as_tensor(v, dtype=mean.dtype, device=mean.device) for v in gauss_hermite(nodes))
-    vals = torch_activation(activation)(mean[..., None] + std[..., None] * x)  # (..., nodes)
+    vals, x, w = _at_nodes(activation, mean, std, nodes)
     he = [torch.ones_like(x), x.clone()]
     for j in range(1, order):
         he.append((x * he[j] - math.sqrt(j) * he[j - 1]) / math.sqrt(j + 1))
@@ -100,8 +105,8 @@ def hermite_coefficients(activation, mean: torch.Tensor, std: torch.Tensor, orde
 
 def gaussian_second_moment(activation, mean: torch.Tensor, std: torch.Tensor, nodes: int = 100) -> torch.Tensor:
     """E[ϱ(μ + σξ)²] by Gauss–Hermite quadrature."""
-    x, w = (torch.as_tensor(v, dtype=mean.dtype, device=mean.device) for v in gauss_hermite(nodes))
-    return torch_activation(activation)(mean[..., None] + std[..., None] * x).square() @ w
+    vals, _, w = _at_nodes(activation, mean, std, nodes)
+    return vals.square() @ w
 
 
 def gaussian_feature_moments(
@@ -164,6 +169,13 @@ def averaged_dsm_moments(X: torch.Tensor, W: torch.Tensor, t: float, activation=
     return DSMMoments(U, V, zz, bound)
 
 
+def dsm_moments(X: torch.Tensor, W: torch.Tensor, m: float, t: float, g: torch.Generator, activation="tanh", baseline: float = 0.0, chunk: int = 8192) -> DSMMoments:
+    """The moments of the fit: sampled for finite m, exact noise averages for m = ∞ (math.inf)."""
+    if math.isinf(m):
+        return averaged_dsm_moments(X, W, t, activation, baseline=baseline)
+    return sampled_dsm_moments(X, W, int(m), t, g, activation, chunk, baseline)
+
+
 def population_moments(W: torch.Tensor, activation="tanh", tol: float = 1e-10) -> tuple[torch.Tensor, torch.Tensor]:
     """Ω = E[f fᵀ] and Φ = E[f yᵀ] = diag(E ϱ') W/√d for y ~ N(0, I_d) (the noised data law)."""
     d = W.shape[1]
@@ -218,10 +230,7 @@ def simulate_rf_dsm(problem: RFProblem, seeds, base_seed: int = 0, device: str |
         g = torch_generator(base_seed, "rf_dsm", problem.d, problem.p, problem.n, seed, device=device)
         W = torch.randn(problem.p, problem.d, generator=g, dtype=torch.float64, device=device)
         X = torch.randn(problem.n, problem.d, generator=g, dtype=torch.float64, device=device)
-        if math.isinf(problem.m):
-            mom = averaged_dsm_moments(X, W, problem.t, problem.activation)
-        else:
-            mom = sampled_dsm_moments(X, W, int(problem.m), problem.t, g, problem.activation, chunk)
+        mom = dsm_moments(X, W, problem.m, problem.t, g, problem.activation, chunk=chunk)
         Bt = fit_rf_score(mom, problem.lam)
         Omega, Phi = population_moments(W, problem.activation)
         e_score = score_error(Bt, Omega, Phi)

@@ -30,7 +30,7 @@ import torch
 from memgen.data import DatasetError, load_prepared, take_training_images
 from memgen.io import atomic_write, provenance, write_table
 from memgen.memorization import nearest_neighbours
-from memgen.rf import averaged_dsm_moments, dsm_train_error, fit_rf_score, rf_features, sampled_dsm_moments
+from memgen.rf import averaged_dsm_moments, dsm_moments, dsm_train_error, fit_rf_score, rf_features
 from memgen.rf_sweeps import log_grid, m_label, parse_m
 from memgen.rf_theory import diffusion_coefficients
 from memgen.seeding import torch_generator
@@ -60,13 +60,6 @@ class Standardiser:
 def _as_unit(images) -> torch.Tensor:
     t = torch.as_tensor(np.asarray(images) if not isinstance(images, torch.Tensor) else images)
     return t.reshape(len(t), -1).to(torch.float64) / 255.0
-
-
-def dsm_moments(X: torch.Tensor, W: torch.Tensor, m: float, t: float, g: torch.Generator, activation="tanh", baseline: float = 0.0):
-    """Sampled moments for finite m, exact noise averages for m = ∞ (``baseline``: see rf.sampled_dsm_moments)."""
-    if math.isinf(m):
-        return averaged_dsm_moments(X, W, t, activation, baseline=baseline)
-    return sampled_dsm_moments(X, W, int(m), t, g, activation, baseline=baseline)
 
 
 def image_dsm_errors(X_train, X_test, W, m: float, t: float, lam: float, g: torch.Generator, activation="tanh") -> dict:
