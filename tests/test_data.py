@@ -16,7 +16,7 @@ from memgen.data import (
     main,
     manifest,
     read_idx,
-    take_training_images,
+    take_images,
     write_idx,
     write_prepared,
 )
@@ -172,9 +172,11 @@ def test_manifest_prepared_file_and_checksums(tmp_path):
 def test_more_training_images_than_the_source_holds(tmp_path):
     _fake_idx_folder(tmp_path / "idx", n_train=30)
     data = load_idx_folder(tmp_path / "idx", "mnist")
-    assert take_training_images(data, 30).shape == (30, 28, 28)
+    assert take_images(data, 30).shape == (30, 28, 28)
     with pytest.raises(DatasetError, match="rf_images.n = 31 .* holds only 30"):
-        take_training_images(data, 31, key="rf_images.n")
+        take_images(data, 31, key="rf_images.n")
+    with pytest.raises(DatasetError, match="n_test = 11 test images requested .* holds only 10"):
+        take_images(data, 11, key="n_test", split="test")
 
 
 def test_command_line_writes_both_files(tmp_path):

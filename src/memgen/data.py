@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
-import io
 import json
 import logging
 import os
@@ -34,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from memgen.io import atomic_write
+from memgen.io import atomic_write, write_npz
 
 log = logging.getLogger("memgen.data")
 
@@ -221,6 +220,11 @@ def acquire_dataset(name: str, cfg: dict, seed: int) -> ImageDataset:
     )
 
 
+def array_sha256(arr: np.ndarray) -> str:
+    """sha256 of an array's bytes in C order."""
+    return hashlib.sha256(np.ascontiguousarray(arr).tobytes()).hexdigest()
+
+
 def manifest(data: ImageDataset) -> dict:
     """Source, counts per split and class, and the sha256 of every array."""
     out = {"dataset": data.name, "source": data.source, "splits": {}, "sha256": {}}
@@ -229,15 +233,13 @@ def manifest(data: ImageDataset) -> dict:
         classes, counts = np.unique(labels, return_counts=True)
         out["splits"][split] = {"count": int(len(labels)), "per_class": {str(int(c)): int(k) for c, k in zip(classes, counts)}}
     for key, arr in data.arrays().items():
-        out["sha256"][key] = hashlib.sha256(np.ascontiguousarray(arr).tobytes()).hexdigest()
+        out["sha256"][key] = array_sha256(arr)
     return out
 
 
 def write_prepared(data: ImageDataset, out: str | Path, manifest_path: str | Path, extra: dict | None = None) -> dict:
     """The arrays as .npz and the manifest as JSON, each written to a temporary file then renamed."""
-    buf = io.BytesIO()
-    np.savez(buf, **data.arrays())
-    atomic_write(Path(out), lambda tmp: Path(tmp).write_bytes(buf.getvalue()))
+    write_npz(out, data.arrays())
     man = {**manifest(data), **(extra or {})}
     atomic_write(Path(manifest_path), lambda tmp: Path(tmp).write_text(json.dumps(man, indent=2, sort_keys=True)))
     return man
@@ -256,17 +258,18 @@ def load_prepared(path: str | Path, manifest_path: str | Path | None = None) -> 
         man = json.loads(Path(manifest_path).read_text())
         name, source = man["dataset"], man["source"]
         for key, arr in arrays.items():
-            if hashlib.sha256(np.ascontiguousarray(arr).tobytes()).hexdigest() != man["sha256"][key]:
+            if array_sha256(arr) != man["sha256"][key]:
                 raise DatasetError(f"{path}: array {key} does not match the sha256 in {manifest_path}; delete both and rerun the data stage")
     return ImageDataset(name, source, **arrays)
 
 
-def take_training_images(data: ImageDataset, n: int, key: str = "n") -> np.ndarray:
-    """The first n training images; asking for more than the source holds is an error naming both."""
-    have = len(data.train_labels)
+def take_images(data: ImageDataset, n: int, key: str = "n", split: str = "train") -> np.ndarray:
+    """The first n images of a split; asking for more than the source holds is an error naming both."""
+    have = len(getattr(data, f"{split}_labels"))
     if n > have:
-        raise DatasetError(f"{key} = {n} training images requested but {data.name} from source {data.source!r} holds only {have}")
-    return data.train_images[:n]
+        what = "training" if split == "train" else "test"
+        raise DatasetError(f"{key} = {n} {what} images requested but {data.name} from source {data.source!r} holds only {have}")
+    return getattr(data, f"{split}_images")[:n]
 
 
 def main(argv=None) -> None:

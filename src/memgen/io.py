@@ -1,6 +1,7 @@
 """Tidy result tables (parquet) with JSON provenance sidecars, written atomically."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import platform
@@ -84,6 +85,13 @@ def atomic_write(path: Path, write) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_npz(path: str | Path, arrays: dict) -> None:
+    """Write ``arrays`` as an .npz file, through a temporary file and a rename."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write(Path(path), lambda tmp: Path(tmp).write_bytes(buf.getvalue()))
 
 
 def write_table(df: pd.DataFrame, path: str | Path, meta: dict) -> None:

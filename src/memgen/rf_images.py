@@ -16,19 +16,17 @@ from y ~ N(0, I) at T down to t_0, and a final Tweedie step x = (y + h s(y, t_0)
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import math
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from memgen.data import DatasetError, load_prepared, take_training_images
-from memgen.io import atomic_write, provenance, write_table
+from memgen.data import load_prepared, take_images
+from memgen.io import provenance, write_npz, write_table
 from memgen.memorization import nearest_neighbours
 from memgen.rf import averaged_dsm_moments, dsm_moments, dsm_train_error, fit_rf_score, rf_features
 from memgen.rf_sweeps import log_grid, m_label, parse_m
@@ -179,13 +177,10 @@ def _m_key(m: float) -> int:
 
 def _subsets(data, n: int, n_test: int | None, section: str):
     """Standardised training subset (first n) and, if asked, test subset (first n_test)."""
-    train_u8 = take_training_images(data, n, key=f"rf_images.{section}.n")
+    train_u8 = take_images(data, n, key=f"rf_images.{section}.n")
     st = Standardiser.fit(train_u8)
-    if n_test is None:
-        return st, st(train_u8), None
-    if n_test > len(data.test_labels):
-        raise DatasetError(f"rf_images.{section}.n_test = {n_test} test images requested but {data.name} from source {data.source!r} holds only {len(data.test_labels)}")
-    return st, st(train_u8), st(data.test_images[:n_test])
+    test = None if n_test is None else st(take_images(data, n_test, key=f"rf_images.{section}.n_test", split="test"))
+    return st, st(train_u8), test
 
 
 def learning_curve_rows(data, cfg: dict, seed: int, device="cpu") -> list[dict]:
@@ -263,9 +258,7 @@ def main(argv=None) -> None:
     else:
         rows, arrays = generation_rows(data, args.config, args.seed, args.device)
         df = pd.DataFrame(rows)
-        buf = io.BytesIO()
-        np.savez(buf, **arrays)
-        atomic_write(Path(args.samples), lambda tmp: Path(tmp).write_bytes(buf.getvalue()))
+        write_npz(args.samples, arrays)
     meta = provenance(args.config, args.seed, time.perf_counter() - start, args.device, dataset=args.dataset, source=data.source)
     write_table(df, args.out, meta)
     print(f"wrote {args.out}: {len(df)} rows in {time.perf_counter() - start:.1f} s (data source {data.source})")
