@@ -56,6 +56,8 @@ BAD = [
     ({"rf": {"vs_psi_n": {"psi_n": {"min": 4, "max": 1, "num": 10}}}}, "rf.vs_psi_n.psi_n.max"),
     ({"rf": {"phase_diagram": {"spot_checks": [[1.0, 2.0, 3.0]]}}}, "rf.phase_diagram.spot_checks.0"),
     ({"rf": {"role_of_m": {"psi_n": -2.0}}}, "rf.role_of_m.psi_n"),
+    ({"kde_width": {"eps_grid": {"min": 2.0, "max": 1.0}}}, "kde_width.eps_grid.max"),
+    ({"rf_images": {"generation": {"times": {"min": 3.0, "max": 0.1, "num": 5}}}}, "rf_images.generation.times.max"),
 ]
 
 

@@ -45,6 +45,28 @@ def _describe(error) -> list[str]:
     return [f"config key '{_key(where)}': {error.message}"]
 
 
+# {min, max, ...} grids whose max must exceed their min
+_LOG_GRIDS = (
+    "kde_width.eps_grid",
+    "rf.learning_curves.psi_p",
+    "rf.learning_curves.simulated_psi_p",
+    "rf.vs_psi_n.psi_n",
+    "rf.vs_psi_n.simulated_psi_n",
+    "rf.phase_diagram.grid",
+    "rf_images.generation.times",
+)
+
+
+def _lookup(config: dict, dotted: str):
+    """config[a][b]… for 'a.b…', or None where a level is missing or not a mapping."""
+    node = config
+    for part in dotted.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
 def _semantic_errors(config: dict) -> list[str]:
     """Constraints a JSON schema cannot express."""
     out = []
@@ -53,15 +75,10 @@ def _semantic_errors(config: dict) -> list[str]:
         for i, sweep in enumerate(ldm.get(section, {}).get("sweeps", [])):
             if isinstance(sweep, dict) and sweep.get("n_max", 0) < sweep.get("n_min", 0):
                 out.append(f"config key 'ldm.{section}.sweeps.{i}.n_max': {sweep['n_max']} is smaller than n_min = {sweep['n_min']}")
-    grid = config.get("kde_width", {}).get("eps_grid", {})
-    if isinstance(grid, dict) and grid.get("max", 1) <= grid.get("min", 0):
-        out.append(f"config key 'kde_width.eps_grid.max': {grid['max']} must exceed eps_grid.min = {grid['min']}")
-    rf = config.get("rf", {})
-    for section, keys in (("learning_curves", ("psi_p", "simulated_psi_p")), ("vs_psi_n", ("psi_n", "simulated_psi_n")), ("phase_diagram", ("grid",))):
-        for key in keys:
-            g = rf.get(section, {}).get(key, {}) if isinstance(rf.get(section), dict) else {}
-            if isinstance(g, dict) and g.get("max", 1) <= g.get("min", 0):
-                out.append(f"config key 'rf.{section}.{key}.max': {g['max']} must exceed min = {g['min']}")
+    for key in _LOG_GRIDS:
+        grid = _lookup(config, key)
+        if isinstance(grid, dict) and grid.get("max", 1) <= grid.get("min", 0):
+            out.append(f"config key '{key}.max': {grid['max']} must exceed {key}.min = {grid['min']}")
     return out
 
 
