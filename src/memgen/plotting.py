@@ -50,7 +50,7 @@ def save_figure(fig, out_prefix: str | os.PathLike) -> list[Path]:
     return out
 
 
-def m_label(m: str) -> str:
+def m_legend(m: str) -> str:
     """Legend label of a number of noise samples given as a table label ('1', 'inf')."""
     return r"$m=\infty$" if m == "inf" else f"$m={m}$"
 
