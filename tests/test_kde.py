@@ -8,6 +8,10 @@ import torch
 from scipy import integrate, stats
 
 from memgen.kde import (
+    per_coordinate_l2_distance,
+    per_coordinate_self_overlap,
+    pixel_kernel_width,
+    pixel_transition,
     kde_gaussian_l2_distance,
     kde_l2_distance,
     log_cross_overlap,
@@ -185,3 +189,51 @@ def test_mise_closed_form_matches_simulation():
     ise = np.array([kde_gaussian_l2_distance(s * torch.randn(n, d, generator=g, dtype=f64), eps, zero, cov).value for _ in range(4000)])
     mise = math.exp(log_kde_mise_ratio(eps, n, d, s)) / (4 * math.pi * s * s) ** (d / 2)
     assert abs(ise.mean() - mise) < 4 * ise.std() / math.sqrt(ise.size)
+
+
+# --- per-coordinate (per-pixel) distances, Paper B eqs. 23-24 ---------------------------------
+
+def _kde_1d(points, eps, grid):
+    """rho(x) = (1/n) sum_k N(x | x_k, eps^2) on a grid (numpy)."""
+    z = (grid[:, None] - points[None, :]) / eps
+    return np.exp(-0.5 * z * z).sum(1) / (len(points) * eps * math.sqrt(2 * math.pi))
+
+
+def test_per_pixel_distance_matches_numerical_integration():
+    g = torch.Generator().manual_seed(11)
+    a = 0.5 + 0.1 * torch.randn(30, 3, generator=g, dtype=torch.float64)
+    b = 0.5 + 0.1 * torch.randn(7, 3, generator=g, dtype=torch.float64)
+    ea, eb = 0.1 / 30, 0.1 / 7
+    grid = np.linspace(-0.5, 1.5, 2_000_001)
+    expected = 0.0
+    for i in range(3):
+        diff = _kde_1d(a[:, i].numpy(), ea, grid) - _kde_1d(b[:, i].numpy(), eb, grid)
+        expected += np.trapezoid(diff * diff, grid)
+    assert per_coordinate_l2_distance(a, ea, b, eb) == pytest.approx(expected, rel=1e-7)
+    self_a = per_coordinate_self_overlap(a, ea).numpy()
+    for i in range(3):
+        assert self_a[i] == pytest.approx(np.trapezoid(_kde_1d(a[:, i].numpy(), ea, grid) ** 2, grid), rel=1e-7)
+
+
+def test_per_pixel_self_overlap_sorted_sweep_equals_the_dense_double_sum():
+    """Large n and tiny eps (the window sweep stops early) and duplicated points (it must not)."""
+    g = torch.Generator().manual_seed(12)
+    for n, eps in [(3000, 0.1 / 3000), (200, 0.05), (50, 1e-4)]:
+        x = 0.5 + 0.1 * torch.randn(n, 4, generator=g, dtype=torch.float64)
+        if n == 50:
+            x[10:20] = x[0]  # ten exact copies
+        diff = x[:, None, :] - x[None, :, :]
+        dense = torch.exp(-diff.square() / (4 * eps * eps)).sum((0, 1)) / (n * n * 2 * eps * math.sqrt(math.pi))
+        assert torch.allclose(per_coordinate_self_overlap(x, eps), dense, rtol=1e-12, atol=0)
+
+
+def test_pixel_transition_sign_on_constructed_cases():
+    """Generated images equal to the training set (same size, so the same width): E_TG = 0 < E_OG,
+    Delta < 0 (memorized)."""
+    g = torch.Generator().manual_seed(13)
+    mu, sigma, d = 0.5, 0.1, 64
+    original = mu + sigma * torch.randn(100, d, generator=g, dtype=torch.float64)
+    train = mu + sigma * torch.randn(10, d, generator=g, dtype=torch.float64)
+    copy = pixel_transition(train, original, train.clone(), sigma)
+    assert copy.e_tg == pytest.approx(0.0, abs=1e-9) and copy.delta < 0
+    assert pixel_kernel_width(sigma, 10) == pytest.approx(0.01)
