@@ -1,0 +1,193 @@
+"""Training a DDPM ε-predictor: Adam on the ε-loss with m fixed noise draws per image, bf16
+autocast on CUDA (float32 on CPU), optional ``torch.compile``, atomic checkpoints and resume.
+
+One optimizer step minimises, over a batch of training images x_0,
+    L = mean ‖ε̂(√ᾱ_t x_0 + √(1−ᾱ_t) ε, t) − ε‖²,  t ~ U{0 … T−1} fresh, ε one of the image's m bank draws
+(:func:`memgen.diffusion.eps_loss`). Every random draw comes from generators derived from
+(seed, experiment, key): the model's initial weights, the noise bank, the batch order of each
+epoch, and one training stream (times and bank picks) whose state is checkpointed. A run killed
+at any point and started again resumes from its last checkpoint and ends with the same weights
+as an uninterrupted run (bit for bit on CPU).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from memgen.diffusion import LinearSchedule, NoiseBank, eps_loss
+from memgen.io import atomic_write
+from memgen.seeding import torch_generator
+from memgen.unet import UNet, UNetConfig
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """``epochs`` passes over the n images (Paper B: 20), or a fixed number of optimizer ``steps``
+    (whichever is given; steps wins when both are). ``m``: noise draws per image (math.inf: fresh)."""
+
+    batch_size: int = 128
+    lr: float = 2e-4
+    epochs: int | None = 20
+    steps: int | None = None
+    m: float = math.inf
+    diffusion_steps: int = 10
+    precision: str = "auto"  # auto: bf16 autocast on CUDA, float32 elsewhere; or float32 / bf16
+    compile: bool = False
+    checkpoint_every: int = 500  # optimizer steps between checkpoints (0: none)
+    grad_clip: float = 1.0  # max gradient norm (0: no clipping)
+
+    def total_steps(self, n: int) -> int:
+        if self.steps is not None:
+            return int(self.steps)
+        if self.epochs is None:
+            raise ValueError("TrainingConfig needs epochs or steps")
+        return int(self.epochs) * math.ceil(n / self.batch_size)
+
+    def use_bf16(self, device: torch.device) -> bool:
+        if self.precision not in ("auto", "float32", "bf16"):
+            raise ValueError(f"precision must be auto, float32 or bf16, got {self.precision!r}")
+        return self.precision == "bf16" or (self.precision == "auto" and device.type == "cuda")
+
+
+@dataclass
+class TrainingResult:
+    losses: np.ndarray  # one per optimizer step
+    steps: int
+    resumed_from: int  # 0 when the run started from scratch
+    seconds: float  # this process's training time (a resumed run counts only its own part)
+
+
+def build_unet(config: UNetConfig, seed: int, experiment: str, *key: int) -> UNet:
+    """A U-Net whose initial weights derive from (seed, experiment, key), float32."""
+    g = torch_generator(seed, f"{experiment}/init", *key)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(g.initial_seed()))
+        return UNet(config).float()
+
+
+def _fingerprint(cfg: TrainingConfig, model: torch.nn.Module, n: int, seed: int, experiment: str, key) -> dict:
+    params = sum(p.numel() for p in model.parameters())
+    return {"training": {k: str(v) for k, v in asdict(cfg).items() if k not in ("compile", "checkpoint_every")},
+            "n": n, "seed": seed, "experiment": experiment, "key": list(map(int, key)), "parameters": params}
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    """torch.save through a temporary file and a rename: a kill leaves the old checkpoint intact."""
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+
+def load_checkpoint(path: Path, fingerprint: dict) -> dict | None:
+    """The checkpoint at ``path`` if it exists and was written for the same run, else None."""
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # a foreign or damaged file: say so, start over
+        print(f"checkpoint {path} is unreadable ({err}); starting over")
+        return None
+    if state.get("fingerprint") != fingerprint:
+        print(f"checkpoint {path} was written for another configuration; starting over")
+        return None
+    return state
+
+
+def train_ddpm(
+    model: torch.nn.Module,
+    images: torch.Tensor,
+    cfg: TrainingConfig,
+    seed: int,
+    experiment: str,
+    *key: int,
+    checkpoint: str | Path | None = None,
+    device: str | torch.device = "cpu",
+    progress: bool = True,
+) -> TrainingResult:
+    """Train ``model`` (in place) on ``images`` (n, C, H, W) scaled to [−1, 1]; see the module doc.
+
+    Step k of the run uses the batch k mod B of epoch k // B (B = ⌈n / batch⌉), in an order drawn
+    from (seed, experiment/epoch, key, epoch); with ``checkpoint`` the model, optimizer, step and
+    training-stream state are saved every ``cfg.checkpoint_every`` steps and at the end.
+    """
+    device = torch.device(device)
+    model.to(device)
+    x_all = images.to(device=device, dtype=torch.float32)
+    n = len(x_all)
+    total = cfg.total_steps(n)
+    per_epoch = math.ceil(n / cfg.batch_size)
+    schedule = LinearSchedule(cfg.diffusion_steps)
+    bank = NoiseBank(n, tuple(x_all.shape[1:]), cfg.m, torch_generator(seed, f"{experiment}/bank", *key, device=device), device=device)
+    g = torch_generator(seed, f"{experiment}/train", *key, device=device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    losses = torch.zeros(total, dtype=torch.float32, device=device)
+    fingerprint = _fingerprint(cfg, model, n, seed, experiment, key)
+    path = Path(checkpoint) if checkpoint is not None else None
+    start = 0
+    state = load_checkpoint(path, fingerprint) if path is not None else None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        g.set_state(state["generator"])
+        start = int(state["step"])
+        losses[:start] = state["losses"].to(device)
+        print(f"resumed from {path} at step {start} of {total}")
+
+    def save(step: int) -> None:
+        save_checkpoint(path, {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
+                               "generator": g.get_state(), "losses": losses[:step].cpu(), "fingerprint": fingerprint})
+
+    forward = torch.compile(model) if cfg.compile else model
+    bf16 = cfg.use_bf16(device)
+    order, order_epoch = None, -1
+    began = time.perf_counter()
+    model.train()
+    for step in tqdm(range(start, total), initial=start, total=total, desc=f"{experiment} n={n}", mininterval=5, disable=not progress):
+        epoch, b = divmod(step, per_epoch)
+        if epoch != order_epoch:
+            order = torch.randperm(n, generator=torch_generator(seed, f"{experiment}/epoch", *key, epoch)).to(device)
+            order_epoch = epoch
+        idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
+            loss = eps_loss(forward, x_all[idx], idx, bank, schedule, g)
+        opt.zero_grad(set_to_none=True)
+        loss.float().backward()
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        losses[step] = loss.detach().float()
+        if path is not None and cfg.checkpoint_every > 0 and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < total:
+            save(step + 1)
+    if path is not None:
+        save(total)
+    model.eval()
+    out = losses.cpu().numpy().astype(np.float64)
+    if not np.all(np.isfinite(out)):
+        raise FloatingPointError(f"{experiment} n={n}: the training loss became non-finite at step {int(np.argmin(np.isfinite(out)))}")
+    return TrainingResult(losses=out, steps=total, resumed_from=start, seconds=time.perf_counter() - began)
+
+
+@torch.no_grad()
+def mean_eps_loss(model, images: torch.Tensor, m: float, cfg: TrainingConfig, seed: int, experiment: str, *key: int,
+                  repeats: int = 4, device: str | torch.device = "cpu") -> float:
+    """The DSM (ε-prediction) loss of ``model`` averaged over ``repeats`` passes over ``images``, each
+    image with a fresh t and one of its m noise draws: with the training bank's (seed, experiment, key)
+    this is the training loss; with m = inf it is the loss on fresh noise (the test loss on held-out images)."""
+    device = torch.device(device)
+    x_all = images.to(device=device, dtype=torch.float32)
+    schedule = LinearSchedule(cfg.diffusion_steps)
+    bank = NoiseBank(len(x_all), tuple(x_all.shape[1:]), m, torch_generator(seed, f"{experiment}/bank", *key, device=device), device=device)
+    g = torch_generator(seed, f"{experiment}/eval", *key, device=device)
+    total, count = 0.0, 0
+    for _ in range(repeats):
+        for i in range(0, len(x_all), cfg.batch_size):
+            idx = torch.arange(i, min(i + cfg.batch_size, len(x_all)), device=device)
+            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=cfg.use_bf16(device)):
+                loss = eps_loss(model, x_all[idx], idx, bank, schedule, g)
+            total += float(loss) * len(idx)
+            count += len(idx)
+    return total / count

@@ -1,0 +1,117 @@
+"""The training loop: the loss falls on a tiny set, a run killed with SIGKILL resumes from its
+checkpoint to the same weights as an uninterrupted run, stale checkpoints are not resumed, the
+evaluation loss of the exact ε-predictor is the irreducible error."""
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from memgen.diffusion import LinearSchedule
+from memgen.training import TrainingConfig, build_unet, mean_eps_loss, train_ddpm
+from memgen.unet import UNetConfig
+
+TINY = UNetConfig(image_size=8, base_channels=16, channel_mults=(1, 2), num_res_blocks=1, attention_levels=1, groups=8, heads=2)
+
+# A training run in a fresh process: tiny U-Net, 16 images; writes the final weights to argv[2].
+SCRIPT = """
+import sys, torch
+torch.set_num_threads(1)
+from memgen.training import TrainingConfig, build_unet, train_ddpm
+from memgen.unet import UNetConfig
+cfg = UNetConfig(image_size=8, base_channels=16, channel_mults=(1, 2), num_res_blocks=1, attention_levels=1, groups=8, heads=2)
+images = torch.rand(16, 1, 8, 8, generator=torch.Generator().manual_seed(0)) * 2 - 1
+model = build_unet(cfg, 7, "test", 1)
+ckpt = None if sys.argv[1] == "none" else sys.argv[1]
+train_ddpm(model, images, TrainingConfig(batch_size=4, lr=1e-3, steps=int(sys.argv[3]), m=3, checkpoint_every=5), 7, "test", 1,
+           checkpoint=ckpt, progress=False)
+torch.save(model.state_dict(), sys.argv[2])
+"""
+
+
+def _run(args, **kw):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.Popen([sys.executable, "-c", SCRIPT, *map(str, args)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+
+
+def _images(n, seed=0):
+    return torch.rand(n, 1, 8, 8, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+
+
+def test_loss_decreases_on_a_tiny_set():
+    torch.manual_seed(0)
+    model = build_unet(TINY, 1, "test", 0)
+    res = train_ddpm(model, _images(16), TrainingConfig(batch_size=8, lr=2e-3, steps=150, m=1, diffusion_steps=10), 1, "test", 0, progress=False)
+    first, last = res.losses[:20].mean(), res.losses[-20:].mean()
+    print(f"loss: first 20 steps {first:.3f}, last 20 steps {last:.3f}")
+    assert res.steps == 150 and res.resumed_from == 0
+    assert last < 0.6 * first
+
+
+def test_epochs_and_steps():
+    cfg = TrainingConfig(batch_size=128, epochs=20)
+    assert cfg.total_steps(10) == 20 and cfg.total_steps(1000) == 160
+    assert TrainingConfig(epochs=20, steps=7).total_steps(1000) == 7
+    with pytest.raises(ValueError, match="precision"):
+        TrainingConfig(precision="fp8").use_bf16(torch.device("cpu"))
+
+
+def test_sigkill_mid_run_then_rerun_gives_the_uninterrupted_weights(tmp_path):
+    steps = 150
+    ref = _run(["none", tmp_path / "ref.pt", steps])
+    assert ref.wait(timeout=300) == 0, ref.stdout.read()
+    ckpt = tmp_path / "run.ckpt"
+    victim = _run([ckpt, tmp_path / "run.pt", steps])
+    deadline = time.time() + 120
+    while not ckpt.exists() and time.time() < deadline and victim.poll() is None:
+        time.sleep(0.01)
+    os.kill(victim.pid, signal.SIGKILL)
+    assert victim.wait() == -signal.SIGKILL, "the run finished before it could be killed"
+    assert ckpt.exists() and not (tmp_path / "run.pt").exists()
+    again = _run([ckpt, tmp_path / "run.pt", steps])
+    out, _ = again.communicate(timeout=300)
+    assert again.returncode == 0, out
+    resumed = [line for line in out.splitlines() if line.startswith("resumed from")]
+    assert resumed, out
+    step = int(resumed[0].split(" at step ")[1].split()[0])
+    print(resumed[0])
+    assert 0 < step < steps
+    a, b = torch.load(tmp_path / "ref.pt"), torch.load(tmp_path / "run.pt")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_checkpoint_of_another_configuration_is_not_resumed(tmp_path, capsys):
+    ckpt = tmp_path / "c.ckpt"
+    images = _images(8)
+    train_ddpm(build_unet(TINY, 2, "test", 0), images, TrainingConfig(batch_size=4, steps=6, m=2, checkpoint_every=2), 2, "test", 0, checkpoint=ckpt, progress=False)
+    fresh = build_unet(TINY, 2, "test", 0)
+    res = train_ddpm(fresh, images, TrainingConfig(batch_size=4, steps=6, m=5, checkpoint_every=2), 2, "test", 0, checkpoint=ckpt, progress=False)
+    assert res.resumed_from == 0 and "another configuration" in capsys.readouterr().out
+    ckpt.write_bytes(b"not a checkpoint")
+    res = train_ddpm(build_unet(TINY, 2, "test", 0), images, TrainingConfig(batch_size=4, steps=6, m=5), 2, "test", 0, checkpoint=ckpt, progress=False)
+    assert res.resumed_from == 0 and "unreadable" in capsys.readouterr().out
+
+
+def test_build_unet_is_deterministic_in_its_key():
+    a, b, c = (build_unet(TINY, 3, "test", k) for k in (0, 0, 1))
+    pa, pb, pc = (torch.cat([p.flatten() for p in m.parameters()]) for m in (a, b, c))
+    assert torch.equal(pa, pb) and not torch.equal(pa, pc)
+
+
+def test_mean_eps_loss_of_the_exact_predictor_is_the_irreducible_error():
+    """x_0 ~ N(μ, s²): the exact ε̂ has loss mean_t ᾱ_t s²/(ᾱ_t s² + 1 − ᾱ_t) per coordinate."""
+    mu, s = 0.2, 0.3
+    sched = LinearSchedule(10)
+    ab = sched.alpha_bars().float()
+
+    def oracle(x, t):
+        a = ab[t].reshape(-1, 1, 1, 1)
+        return (1 - a).sqrt() * (x - a.sqrt() * mu) / (a * s * s + 1 - a)
+
+    x0 = mu + s * torch.randn(20_000, 1, 2, 2, generator=torch.Generator().manual_seed(4))
+    loss = mean_eps_loss(oracle, x0, math.inf, TrainingConfig(batch_size=5000, diffusion_steps=10), 0, "test", repeats=2)
+    assert loss == pytest.approx(float(torch.mean(ab * s * s / (ab * s * s + 1 - ab))), rel=0.03)
