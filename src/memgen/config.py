@@ -54,7 +54,22 @@ _LOG_GRIDS = (
     "rf.vs_psi_n.simulated_psi_n",
     "rf.phase_diagram.grid",
     "rf_images.generation.times",
+    "unet.gaussian.n",
 )
+MNIST_IMAGE_SIZE = 28
+
+
+def unet_shape_errors(image_size: int, base_channels: int, channel_mults, groups: int) -> list[str]:
+    """What makes a U-Net shape impossible: the image must halve exactly at every level below the
+    first, and every level's width must split into the GroupNorm groups."""
+    out = []
+    levels = len(channel_mults)
+    if image_size % 2 ** (levels - 1):
+        out.append(f"image_size {image_size} is not divisible by 2^{levels - 1} ({levels} levels)")
+    for mult in channel_mults:
+        if (base_channels * mult) % groups:
+            out.append(f"{base_channels * mult} channels are not divisible into {groups} GroupNorm groups")
+    return out
 
 
 def _lookup(config: dict, dotted: str):
@@ -79,6 +94,12 @@ def _semantic_errors(config: dict) -> list[str]:
         grid = _lookup(config, key)
         if isinstance(grid, dict) and grid.get("max", 1) <= grid.get("min", 0):
             out.append(f"config key '{key}.max': {grid['max']} must exceed {key}.min = {grid['min']}")
+    unet = config.get("unet", {})
+    for section, size in (("gaussian", unet.get("gaussian", {}).get("image_size")), ("memorization", MNIST_IMAGE_SIZE)):
+        model = unet.get(section, {}).get("model")
+        if isinstance(model, dict) and size is not None:
+            for msg in unet_shape_errors(size, model["base_channels"], model["channel_mults"], model["groups"]):
+                out.append(f"config key 'unet.{section}.model': {msg}")
     return out
 
 

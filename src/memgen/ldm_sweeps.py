@@ -33,6 +33,7 @@ from memgen.linear import (
     noise_data,
     sample_gaussian_data,
 )
+from memgen.grids import log_int_grid
 from memgen.seeding import torch_generator
 
 
@@ -48,11 +49,6 @@ class Sweep:
     @property
     def n_grid(self) -> np.ndarray:
         return log_int_grid(self.n_min, self.n_max, self.num)
-
-
-def log_int_grid(n_min: int, n_max: int, num: int) -> np.ndarray:
-    """Up to ``num`` distinct integers, geometrically spaced from n_min to n_max inclusive."""
-    return np.unique(np.round(np.geomspace(n_min, n_max, num)).astype(np.int64))
 
 
 def model_from_config(model: dict) -> tuple[LinearDiffusionParams, tuple[str, ...]]:

@@ -25,11 +25,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from memgen.data import load_prepared, take_images
+from memgen.data import DATASET_KEY, load_prepared, take_images
 from memgen.io import provenance, write_npz, write_table
 from memgen.memorization import nearest_neighbours
 from memgen.rf import averaged_dsm_moments, dsm_moments, dsm_train_error, fit_rf_score, rf_features
-from memgen.rf_sweeps import log_grid, m_label, parse_m
+from memgen.grids import log_grid, m_label, m_seed_key, parse_m
 from memgen.rf_theory import diffusion_coefficients
 from memgen.seeding import torch_generator
 
@@ -168,12 +168,6 @@ def sample_reverse_sde(
 
 # --------------------------------------------------------------------------- experiments
 
-DATASET_KEY = {"mnist": 1, "fashion_mnist": 2}
-
-
-def _m_key(m: float) -> int:
-    return 0 if math.isinf(m) else int(m)
-
 
 def _subsets(data, n: int, n_test: int | None, section: str):
     """Standardised training subset (first n) and, if asked, test subset (first n_test)."""
@@ -195,7 +189,7 @@ def learning_curve_rows(data, cfg: dict, seed: int, device="cpu") -> list[dict]:
             p = max(1, round(ratio * n))
             for m in map(parse_m, ex["m"]):
                 for s in range(cfg["seeds"]):
-                    g = torch_generator(seed, "rf_images_curves", DATASET_KEY[data.name], n, p, _m_key(m), s, device=device)
+                    g = torch_generator(seed, "rf_images_curves", DATASET_KEY[data.name], n, p, m_seed_key(m), s, device=device)
                     W = torch.randn(p, d, generator=g, dtype=torch.float64, device=device)
                     err = image_dsm_errors(X, X_test, W, m, ex["t"], cfg["lambda"], g, cfg["activation"])
                     rows.append({"dataset": data.name, "source": data.source, "n": n, "p": p, "p_over_n": p / n, "m": m_label(m), "seed": s, "t": ex["t"], **err})
@@ -216,7 +210,7 @@ def generation_rows(data, cfg: dict, seed: int, device="cpu") -> tuple[list[dict
         p = max(1, round(ratio * n))
         for m in map(parse_m, ex["m"]):
             for s in range(cfg["seeds"]):
-                g = torch_generator(seed, "rf_images_generation", DATASET_KEY[data.name], n, p, _m_key(m), s, device=device)
+                g = torch_generator(seed, "rf_images_generation", DATASET_KEY[data.name], n, p, m_seed_key(m), s, device=device)
                 W = torch.randn(p, X.shape[1], generator=g, dtype=torch.float64, device=device)
                 model = fit_rf_score_path(X, W, times, m, cfg["lambda"], g, cfg["activation"], ex["baseline"])
                 samples = st.invert(sample_reverse_sde(model, ex["samples"], g, ex["max_step"], ex["rel_step"]))

@@ -28,6 +28,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from memgen.grids import log_grid, m_label, parse_m
 from memgen.io import provenance, read_tables, write_table
 from memgen.rf_theory import RFProblem, learning_curves
 
@@ -36,27 +37,6 @@ from memgen.rf_theory import RFProblem, learning_curves
 
 KINDS = ("learning_curves", "vs_psi_n", "phase_diagram", "role_of_m")
 ERRORS = ("E_train", "E_train_penalised", "E_test", "E_score")
-
-
-def parse_m(m) -> float:
-    """A config value or table label of m: an integer ≥ 1 (or its digits) or 'inf'."""
-    if isinstance(m, str) and m.lower() in ("inf", "infinity"):
-        return math.inf
-    if isinstance(m, str) and m.isdigit():
-        m = int(m)
-    if isinstance(m, (int, np.integer, float)) and (math.isinf(m) or (m >= 1 and m == int(m))):
-        return float(m)
-    raise ValueError(f"m must be an integer >= 1 or 'inf', got {m!r}")
-
-
-def m_label(m: float) -> str:
-    """Tables hold m as a label ('1', '10', 'inf'): results never contain Inf."""
-    return "inf" if math.isinf(m) else str(int(m))
-
-
-def log_grid(spec: dict) -> np.ndarray:
-    """{min, max, num} -> num log-spaced values."""
-    return np.geomspace(spec["min"], spec["max"], spec["num"])
 
 
 def m_grid(m_max: int, num: int = 40) -> np.ndarray:

@@ -15,6 +15,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from memgen.config import unet_shape_errors
+
 
 @dataclass(frozen=True)
 class UNetConfig:
@@ -32,12 +34,9 @@ class UNetConfig:
     dropout: float = 0.0
 
     def __post_init__(self):
-        levels = len(self.channel_mults)
-        if self.image_size % 2 ** (levels - 1):
-            raise ValueError(f"image_size {self.image_size} is not divisible by 2^{levels - 1} ({levels} levels)")
-        for mult in self.channel_mults:
-            if (self.base_channels * mult) % self.groups:
-                raise ValueError(f"{self.base_channels * mult} channels are not divisible into {self.groups} GroupNorm groups")
+        errors = unet_shape_errors(self.image_size, self.base_channels, self.channel_mults, self.groups)
+        if errors:
+            raise ValueError("; ".join(errors))
 
 
 def sinusoidal_embedding(t: torch.Tensor, dim: int, max_period: float = 10_000.0) -> torch.Tensor:

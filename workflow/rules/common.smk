@@ -9,6 +9,7 @@ SRC = Path(workflow.basedir) / "src"
 sys.path.insert(0, str(SRC))  # for the config check; jobs use the installed (editable) memgen
 
 from memgen.config import validate_config
+from memgen.grids import log_int_grid, m_label, parse_m
 from memgen.rf_sweeps import n_simulation_blocks
 
 validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
@@ -27,7 +28,9 @@ RF_IMAGE_FIGURES = {
     "rf_images_memorization": "generation.parquet",
     "rf_images_samples": "samples.npz",
 }
-FIGURES = ["ldm_hellinger", "ldm_transition", "kde_width", *RF_FIGURES, *RF_IMAGE_FIGURES]
+# U-Net figures (Paper B Fig. 4; Paper A's study of m on images)
+UNET_FIGURES = ["unet_gaussian_transition", "unet_memorization_m", "unet_samples"]
+FIGURES = ["ldm_hellinger", "ldm_transition", "kde_width", *RF_FIGURES, *RF_IMAGE_FIGURES, *UNET_FIGURES]
 
 
 wildcard_constraints:
@@ -128,6 +131,37 @@ def rf_images_slice(experiment):
 def rf_images_tables(name):
     """results/rf_images/<dataset>/<name> for every configured data set."""
     return [f"results/rf_images/{dataset}/{name}" for dataset in config["rf_images"]["datasets"]]
+
+
+def unet_slice(experiment):
+    """The config slice of one U-Net experiment: the shared unet keys and unet.<experiment>."""
+    cfg = config["unet"]
+    shared = {k: cfg[k] for k in ("precision", "compile", "checkpoint_every", "checkpoint_dir")}
+    return {"shared": shared, "experiment": cfg[experiment]}
+
+
+def unet_gaussian_blocks():
+    """One table per (n, block of trials) of the Gaussian-pixel transition."""
+    g = config["unet"]["gaussian"]
+    ns = log_int_grid(g["n"]["min"], g["n"]["max"], g["n"]["num"])
+    blocks = math.ceil(g["trials"] / g["trials_per_job"])
+    return [f"results/unet/gaussian/n{n}_b{b:03d}.parquet" for n in ns for b in range(blocks)]
+
+
+def unet_gaussian_trials(wildcards):
+    """START:STOP of the trial block ``wildcards.block``."""
+    g = config["unet"]["gaussian"]
+    start = int(wildcards.block) * g["trials_per_job"]
+    return f"{start}:{min(g['trials'], start + g['trials_per_job'])}"
+
+
+def unet_memorization_outputs(kind):
+    """results/unet/<dataset>/n<n>_m<m>.parquet (kind 'table') or _samples.npz (kind 'samples')."""
+    mem = config["unet"]["memorization"]
+    suffix = {"table": ".parquet", "samples": "_samples.npz"}[kind]
+    return [
+        f"results/unet/{ds}/n{n}_m{m_label(parse_m(m))}{suffix}" for ds in mem["datasets"] for n in mem["n"] for m in mem["m"]
+    ]
 
 
 # Runs notebooks/<figure>.ipynb into figures/<figure>.ipynb with the rule's parameters.

@@ -126,6 +126,36 @@ rule figure_rf_images:
         PAPERMILL
 
 
+UNET_FIGURE_INPUTS = {
+    "unet_gaussian_transition": lambda: ["results/unet/gaussian/transition.parquet"],
+    "unet_memorization_m": lambda: ["results/unet/memorization.parquet"],
+    "unet_samples": lambda: unet_memorization_outputs("samples"),
+}
+
+
+rule figure_unet:
+    input:
+        notebook="notebooks/{figure}.ipynb",
+        tables=lambda w: UNET_FIGURE_INPUTS[w.figure](),
+        code=module_sources("memgen.plotting"),
+    output:
+        pdf="figures/{figure}.pdf",
+        png="figures/{figure}.png",
+        notebook="figures/{figure}.ipynb",
+    log:
+        "logs/figures/{figure}.log",
+    wildcard_constraints:
+        figure="|".join(UNET_FIGURES),
+    params:
+        parameters=lambda w, input: as_json(
+            {"tables": list(input.tables), "out_prefix": f"figures/{w.figure}", "unet": config["unet"]}
+        ),
+    conda:
+        ENV
+    shell:
+        PAPERMILL
+
+
 rule figures_all:
     input:
         expand("figures/{name}.{ext}", name=FIGURES, ext=["pdf", "png"]),

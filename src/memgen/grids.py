@@ -1,0 +1,41 @@
+"""Grids and labels shared by every experiment (numpy only: the Snakefile imports it at each start).
+
+m, the number of noise samples per data point, is an integer >= 1 or infinity; tables hold it as a
+label ('1', '10', 'inf') so that results never contain Inf.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def parse_m(m) -> float:
+    """A config value or table label of m: an integer ≥ 1 (or its digits) or 'inf'."""
+    if isinstance(m, str) and m.lower() in ("inf", "infinity"):
+        return math.inf
+    if isinstance(m, str) and m.isdigit():
+        m = int(m)
+    if isinstance(m, (int, np.integer, float)) and (math.isinf(m) or (m >= 1 and m == int(m))):
+        return float(m)
+    raise ValueError(f"m must be an integer >= 1 or 'inf', got {m!r}")
+
+
+def m_label(m: float) -> str:
+    """Tables hold m as a label ('1', '10', 'inf'): results never contain Inf."""
+    return "inf" if math.isinf(m) else str(int(m))
+
+
+def log_grid(spec: dict) -> np.ndarray:
+    """{min, max, num} -> num log-spaced values."""
+    return np.geomspace(spec["min"], spec["max"], spec["num"])
+
+
+def log_int_grid(n_min: int, n_max: int, num: int) -> np.ndarray:
+    """Up to ``num`` distinct integers, geometrically spaced from n_min to n_max inclusive."""
+    return np.unique(np.round(np.geomspace(n_min, n_max, num)).astype(np.int64))
+
+
+def m_seed_key(m: float) -> int:
+    """m as an integer key of a random stream (0 for m = ∞)."""
+    return 0 if math.isinf(m) else int(m)

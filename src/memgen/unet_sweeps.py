@@ -1,0 +1,294 @@
+"""U-Net diffusion experiments: Paper B's Gaussian-pixel transition (Fig. 4) and Paper A's
+study of m (noise draws per image) on MNIST / Fashion-MNIST.
+
+Command line (one Snakemake job = one block of trials, or one (data set, n, m) with all seeds):
+
+    python -m memgen.unet_sweeps gaussian --config JSON --n 100 --trials 0:5 --seed S --out T.parquet
+    python -m memgen.unet_sweeps memorization mnist --config JSON --n 300 --m 10 --data D.npz --manifest M.json
+                                 --seed S --out T.parquet --samples G.npz
+    python -m memgen.unet_sweeps summarise {gaussian,memorization} --out S.parquet T1.parquet ...
+
+Images are scaled to [−1, 1] for training and sampling; every metric is computed back in pixel
+units ([0, 1]). Each finished trial is recorded beside its checkpoint (``checkpoint_dir``), so a job
+killed at any point resumes: finished trials are read back, the running one resumes from its last
+checkpoint. The records are removed once the job's table is written.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+import memgen
+from memgen.data import DATASET_KEY, load_prepared, take_images
+from memgen.diffusion import LinearSchedule, ddim_sample, ddpm_sample
+from memgen.io import atomic_write, provenance, read_tables, write_npz, write_table
+from memgen.kde import pixel_transition, probability_positive
+from memgen.memorization import nearest_neighbours
+from memgen.grids import log_int_grid, m_label, m_seed_key, parse_m
+from memgen.seeding import torch_generator
+from memgen.training import TrainingConfig, build_unet, mean_eps_loss, train_ddpm
+from memgen.unet import UNetConfig
+
+SAMPLERS = {"ddpm": ddpm_sample, "ddim": ddim_sample}
+CODE_MODULES = ("diffusion", "kde", "memorization", "training", "unet", "unet_sweeps")
+
+
+def gaussian_n_grid(cfg: dict) -> np.ndarray:
+    """Training-set sizes of the Gaussian-pixel experiment (config unet.gaussian.n {min, max, num})."""
+    return log_int_grid(cfg["n"]["min"], cfg["n"]["max"], cfg["n"]["num"])
+
+
+def unet_config(model: dict, image_size: int) -> UNetConfig:
+    """UNetConfig from the config slice ``model`` (widths, depth) at ``image_size``."""
+    return UNetConfig(image_size=image_size, in_channels=1, base_channels=model["base_channels"], channel_mults=tuple(model["channel_mults"]),
+                      num_res_blocks=model["num_res_blocks"], attention_levels=model["attention_levels"], groups=model["groups"],
+                      heads=model["heads"], dropout=model.get("dropout", 0.0))
+
+
+def training_config(cfg: dict, shared: dict, m: float) -> TrainingConfig:
+    return TrainingConfig(batch_size=cfg["batch_size"], lr=cfg["lr"], epochs=cfg.get("epochs"), steps=cfg.get("steps"), m=m,
+                          diffusion_steps=cfg["diffusion_steps"], precision=shared["precision"], compile=shared["compile"],
+                          checkpoint_every=shared["checkpoint_every"])
+
+
+def to_model_range(x: torch.Tensor) -> torch.Tensor:
+    """Pixels in [0, 1] → [−1, 1]: 2x − 1."""
+    return 2.0 * x - 1.0
+
+
+def to_pixels(x: torch.Tensor) -> torch.Tensor:
+    """Model range → pixels: (x + 1)/2."""
+    return (x + 1.0) / 2.0
+
+
+@torch.no_grad()
+def generate(model, cfg: dict, count: int, image_size: int, g: torch.Generator, device, batch: int = 500) -> torch.Tensor:
+    """``count`` images from the trained model with the configured sampler, in batches on the
+    device, the predicted x̂_0 clipped to the data range [−1, 1]; returned in pixels, float64 on CPU."""
+    sampler = SAMPLERS[cfg.get("sampler", "ddpm")]
+    schedule = LinearSchedule(cfg["diffusion_steps"])
+    out = []
+    for i in range(0, count, batch):
+        k = min(batch, count - i)
+        out.append(sampler(model, schedule, (k, 1, image_size, image_size), g, device=device, clip=1.0).double().cpu())
+    return to_pixels(torch.cat(out))
+
+
+def code_digest() -> str:
+    """sha256 of the sources that produce a trial's numbers (a stale trial record is never reused)."""
+    h = hashlib.sha256()
+    for name in CODE_MODULES:
+        h.update((Path(memgen.__file__).parent / f"{name}.py").read_bytes())
+    return h.hexdigest()[:16]
+
+
+class TrialRecords:
+    """Finished trials of one job, one JSON file each under ``folder``, keyed by the job's config
+    and the code digest; checkpoints of unfinished trials live beside them."""
+
+    def __init__(self, folder: str | Path, job_config: dict):
+        self.folder = Path(folder)
+        self.stamp = {"config": job_config, "code": code_digest()}
+
+    def checkpoint(self, name: str) -> Path:
+        return self.folder / f"{name}.ckpt"
+
+    def load(self, name: str) -> list[dict] | None:
+        path = self.folder / f"{name}.json"
+        if not path.exists():
+            return None
+        record = json.loads(path.read_text())
+        return record["rows"] if record.get("stamp") == self.stamp else None
+
+    def save(self, name: str, rows: list[dict]) -> None:
+        path = self.folder / f"{name}.json"
+        atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps({"stamp": self.stamp, "rows": rows})))
+        self.checkpoint(name).unlink(missing_ok=True)
+
+    def clear(self, names) -> None:
+        for name in names:
+            (self.folder / f"{name}.json").unlink(missing_ok=True)
+            self.checkpoint(name).unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- Paper B, Fig. 4
+
+def original_set(cfg: dict, seed: int) -> torch.Tensor:
+    """The original set: N images (flattened) with pixels iid N(mu, sigma^2), the same in every job."""
+    d = cfg["image_size"] ** 2
+    g = torch_generator(seed, "unet_gaussian/original", d)
+    return cfg["mu"] + cfg["sigma"] * torch.randn(cfg["N"], d, generator=g, dtype=torch.float32)
+
+
+def gaussian_trial(cfg: dict, shared: dict, n: int, trial: int, original: torch.Tensor, seed: int, records: TrialRecords, device) -> list[dict]:
+    """One trial at training-set size n: a fresh training set, a U-Net trained for ``epochs``, ``generated``
+    images, and the per-pixel E_TG, E_OG, Δ against the training set and a random subset of the
+    original set (widths σ/size, eq. 24); also the memorized fraction of the generated images."""
+    name = f"gaussian/n{n}_t{trial}"
+    done = records.load(name)
+    if done is not None:
+        return done
+    size, d = cfg["image_size"], cfg["image_size"] ** 2
+    g = torch_generator(seed, "unet_gaussian/trial", n, trial)
+    train = cfg["mu"] + cfg["sigma"] * torch.randn(n, d, generator=g, dtype=torch.float32)
+    subset = original[torch.randperm(len(original), generator=g)[: cfg["original_subset"]]]
+    model = build_unet(unet_config(cfg["model"], size), seed, "unet_gaussian", n, trial)
+    tcfg = training_config(cfg, shared, math.inf)
+    res = train_ddpm(model, to_model_range(train).reshape(n, 1, size, size), tcfg, seed, "unet_gaussian", n, trial,
+                     checkpoint=records.checkpoint(name), device=device)
+    gen = generate(model, cfg, cfg["generated"], size, torch_generator(seed, "unet_gaussian/sample", n, trial, device=device), device)
+    gen = gen.reshape(len(gen), d)
+    metric = pixel_transition(train.double(), subset.double(), gen, cfg["sigma"])
+    nn = nearest_neighbours(gen, train.double())
+    row = {"n": n, "trial": trial, "e_tg": metric.e_tg, "e_og": metric.e_og, "delta": metric.delta,
+           "delta_sign": float(np.sign(metric.delta)), "memorized_fraction": float(nn.memorized().double().mean()),
+           "final_loss": float(res.losses[-max(1, len(res.losses) // 10):].mean()), "steps": res.steps, "train_seconds": res.seconds,
+           "generated_mean": float(gen.mean()), "generated_std": float(gen.std())}
+    records.save(name, [row])
+    return [row]
+
+
+def summarise_gaussian(df: pd.DataFrame) -> pd.DataFrame:
+    """Per n: P(Δ>0) with its Wilson interval, E_TG and E_OG (mean, sem) and Ê = mean / (mean at the smallest n)."""
+    rows = []
+    for n, grp in df.groupby("n"):
+        prop = probability_positive(grp["delta_sign"].to_numpy())
+        row = {"n": n, "p_positive": prop.p, "ci_low": prop.low, "ci_high": prop.high, "trials": prop.trials}
+        for col in ("e_tg", "e_og", "memorized_fraction", "final_loss"):
+            row[f"{col}_mean"] = grp[col].mean()
+            row[f"{col}_sem"] = grp[col].std(ddof=1) / math.sqrt(len(grp)) if len(grp) > 1 else 0.0
+        rows.append(row)
+    out = pd.DataFrame(rows).sort_values("n", ignore_index=True)
+    for col in ("e_tg", "e_og"):
+        ref = out[f"{col}_mean"].iloc[0]
+        out[f"{col}_scaled"] = out[f"{col}_mean"] / ref
+        out[f"{col}_scaled_sem"] = out[f"{col}_sem"] / ref
+    return out
+
+
+# --------------------------------------------------------------------------- Paper A, the role of m
+
+def memorization_seed(data, cfg: dict, shared: dict, n: int, m: float, s: int, seed: int, records: TrialRecords, device) -> tuple[dict, dict]:
+    """One seed at (data set, n, m): U-Net trained for ``steps`` on the first n training images with m
+    noise draws each; train DSM loss (the bank's draws) and test DSM loss (held-out images, fresh
+    noise); ``samples`` generated images and their memorized fraction (d₁/d₂ < 1/3)."""
+    key = (DATASET_KEY[data.name], n, m_seed_key(m), s)
+    name = f"{data.name}/n{n}_m{m_label(m)}_s{s}"
+    train = torch.from_numpy(take_images(data, n, key="unet.memorization.n")).double() / 255.0
+    test = torch.from_numpy(take_images(data, cfg["n_test"], key="unet.memorization.n_test", split="test")).double() / 255.0
+    size = train.shape[-1]
+    done = records.load(name)
+    arrays_path = records.folder / f"{name}.npz"
+    if done is not None and arrays_path.exists():
+        with np.load(arrays_path) as npz:
+            return done[0], dict(npz)
+    model = build_unet(unet_config(cfg["model"], size), seed, "unet_memorization", *key)
+    tcfg = training_config(cfg, shared, m)
+    x = to_model_range(train).float().reshape(n, 1, size, size)
+    res = train_ddpm(model, x, tcfg, seed, "unet_memorization", *key, checkpoint=records.checkpoint(name), device=device)
+    train_loss = mean_eps_loss(model, x, m, tcfg, seed, "unet_memorization", *key, repeats=cfg["eval_repeats"], device=device)
+    test_loss = mean_eps_loss(model, to_model_range(test).float().reshape(len(test), 1, size, size), math.inf, tcfg, seed,
+                              "unet_memorization/test", *key, repeats=cfg["eval_repeats"], device=device)
+    gen = generate(model, cfg, cfg["samples"], size, torch_generator(seed, "unet_memorization/sample", *key, device=device), device)
+    flat_gen, flat_train = gen.reshape(len(gen), -1), train.reshape(n, -1)
+    nn = nearest_neighbours(flat_gen, flat_train)
+    row = {"dataset": data.name, "source": data.source, "n": n, "m": m_label(m), "seed": s, "steps": res.steps,
+           "train_loss": train_loss, "test_loss": test_loss, "loss_gap": test_loss - train_loss,
+           "memorized_fraction": float(nn.memorized().double().mean()), "ratio_median": float(nn.ratio.median()),
+           "samples": len(gen), "train_seconds": res.seconds}
+    k = min(cfg["grid"], len(gen))
+    arrays = {"samples": gen[:k, 0].clamp(0, 1).float().numpy(), "nearest": train[nn.nearest[:k]].clamp(0, 1).float().numpy(),
+              "ratio": nn.ratio[:k].float().numpy()}
+    write_npz(arrays_path, arrays)
+    records.save(name, [row])
+    return row, arrays
+
+
+def summarise_memorization(df: pd.DataFrame) -> pd.DataFrame:
+    """Mean and std over seeds per (dataset, n, m)."""
+    cols = ["train_loss", "test_loss", "loss_gap", "memorized_fraction", "ratio_median"]
+    g = df.groupby(["dataset", "n", "m"])[cols]
+    out = g.mean().add_suffix("_mean").join(g.std(ddof=1).fillna(0.0).add_suffix("_std")).join(g.size().rename("seeds"))
+    return out.reset_index()
+
+
+# --------------------------------------------------------------------------- command line
+
+def _range(text: str) -> range:
+    try:
+        start, stop = (int(x) for x in text.split(":"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--trials must be START:STOP, got {text!r}") from exc
+    if not 0 <= start < stop:
+        raise argparse.ArgumentTypeError(f"--trials must satisfy 0 <= START < STOP, got {text!r}")
+    return range(start, stop)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m memgen.unet_sweeps", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    gp = sub.add_parser("gaussian", help="a block of trials of the Gaussian-pixel transition at one n")
+    mp = sub.add_parser("memorization", help="all seeds at one (data set, n, m)")
+    mp.add_argument("dataset", choices=sorted(DATASET_KEY))
+    mp.add_argument("--m", required=True)
+    mp.add_argument("--data", required=True, help="prepared.npz of the data stage")
+    mp.add_argument("--manifest", required=True)
+    mp.add_argument("--samples", required=True, help=".npz of the seed-0 sample grid")
+    gp.add_argument("--trials", type=_range, required=True, help="START:STOP (global trial indices)")
+    for p in (gp, mp):
+        p.add_argument("--config", type=json.loads, required=True, help="JSON {shared unet keys, experiment slice}")
+        p.add_argument("--n", type=int, required=True)
+        p.add_argument("--seed", type=int, required=True)
+        p.add_argument("--out", required=True)
+        p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    sp = sub.add_parser("summarise")
+    sp.add_argument("kind", choices=["gaussian", "memorization"])
+    sp.add_argument("--out", required=True)
+    sp.add_argument("tables", nargs="+")
+    args = parser.parse_args(argv)
+
+    start = time.perf_counter()
+    if args.command == "summarise":
+        fn = summarise_gaussian if args.kind == "gaussian" else summarise_memorization
+        write_table(fn(read_tables(args.tables)), args.out, provenance({"inputs": args.tables}, seed=None, wall_time_s=time.perf_counter() - start))
+        print(f"wrote {args.out}")
+        return
+    shared, cfg = args.config["shared"], args.config["experiment"]
+    device = torch.device(args.device)
+    if args.command == "gaussian":
+        records = TrialRecords(shared["checkpoint_dir"], {**args.config, "n": args.n, "seed": args.seed})
+        original = original_set(cfg, args.seed)
+        rows = [r for t in args.trials for r in gaussian_trial(cfg, shared, args.n, t, original, args.seed, records, device)]
+        names = [f"gaussian/n{args.n}_t{t}" for t in args.trials]
+        extra = {"trials": [args.trials.start, args.trials.stop]}
+    else:
+        m = parse_m(args.m)
+        records = TrialRecords(shared["checkpoint_dir"], {**args.config, "n": args.n, "m": m_label(m), "seed": args.seed})
+        data = load_prepared(args.data, args.manifest)
+        rows, grids = [], {}
+        for s in range(cfg["seeds"]):
+            row, arrays = memorization_seed(data, cfg, shared, args.n, m, s, args.seed, records, device)
+            rows.append(row)
+            if s == 0:
+                grids = arrays
+        write_npz(args.samples, grids)
+        names = [f"{data.name}/n{args.n}_m{m_label(m)}_s{s}" for s in range(cfg["seeds"])]
+        extra = {"dataset": args.dataset, "m": m_label(m), "source": data.source}
+    meta = provenance(args.config, args.seed, time.perf_counter() - start, str(device), n=args.n, **extra)
+    write_table(pd.DataFrame(rows), args.out, meta)
+    records.clear(names)
+    for name in names:
+        (records.folder / f"{name}.npz").unlink(missing_ok=True)
+    print(f"wrote {args.out}: {len(rows)} rows in {time.perf_counter() - start:.1f} s on {device}")
+
+
+if __name__ == "__main__":
+    main()

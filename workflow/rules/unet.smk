@@ -1,0 +1,83 @@
+# U-Net diffusion models: Paper B's Gaussian-pixel transition (Fig. 4) and Paper A's study of m.
+# GPU jobs (resources gpu=1); each job resumes from its checkpoints under unet.checkpoint_dir.
+
+
+rule unet_gaussian_block:
+    input:
+        code=module_sources("memgen.unet_sweeps"),
+    output:
+        table="results/unet/gaussian/n{n}_b{block}.parquet",
+        meta="results/unet/gaussian/n{n}_b{block}.json",
+    log:
+        "logs/unet/gaussian/n{n}_b{block}.log",
+    wildcard_constraints:
+        n=r"\d+",
+    params:
+        config=as_json(unet_slice("gaussian")),
+        trials=unet_gaussian_trials,
+        seed=config["seed"],
+    resources:
+        gpu=1,
+    conda:
+        ENV
+    shell:
+        "python -m memgen.unet_sweeps gaussian --config {params.config:q} --n {wildcards.n} --trials {params.trials} "
+        "--seed {params.seed} --out {output.table} > {log} 2>&1"
+
+
+rule unet_gaussian_summary:
+    input:
+        tables=unet_gaussian_blocks(),
+        code=module_sources("memgen.unet_sweeps"),
+    output:
+        table="results/unet/gaussian/transition.parquet",
+        meta="results/unet/gaussian/transition.json",
+    log:
+        "logs/unet/gaussian/transition.log",
+    conda:
+        ENV
+    shell:
+        "python -m memgen.unet_sweeps summarise gaussian --out {output.table} {input.tables} > {log} 2>&1"
+
+
+rule unet_memorization:
+    input:
+        data="results/data/{dataset}/prepared.npz",
+        manifest="results/data/{dataset}/manifest.json",
+        code=module_sources("memgen.unet_sweeps"),
+    output:
+        table="results/unet/{dataset}/n{n}_m{m}.parquet",
+        meta="results/unet/{dataset}/n{n}_m{m}.json",
+        samples="results/unet/{dataset}/n{n}_m{m}_samples.npz",
+    log:
+        "logs/unet/{dataset}/n{n}_m{m}.log",
+    wildcard_constraints:
+        dataset="mnist|fashion_mnist",
+        n=r"\d+",
+        m=r"\d+|inf",
+    params:
+        config=as_json(unet_slice("memorization")),
+        seed=config["seed"],
+    resources:
+        gpu=1,
+    conda:
+        ENV
+    shell:
+        "python -m memgen.unet_sweeps memorization {wildcards.dataset} --config {params.config:q} --n {wildcards.n} "
+        "--m {wildcards.m} --data {input.data} --manifest {input.manifest} --seed {params.seed} --out {output.table} "
+        "--samples {output.samples} > {log} 2>&1"
+
+
+rule unet_memorization_summary:
+    input:
+        tables=unet_memorization_outputs("table"),
+        code=module_sources("memgen.unet_sweeps"),
+    output:
+        table="results/unet/memorization.parquet",
+        meta="results/unet/memorization.json",
+    log:
+        "logs/unet/memorization.log",
+    conda:
+        ENV
+    shell:
+        "python -m memgen.unet_sweeps summarise memorization --out {output.table} {input.tables} > {log} 2>&1"
