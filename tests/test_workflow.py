@@ -162,6 +162,13 @@ def test_quick_unet_tables(quick_run):
     assert leftovers == []
 
 
+def test_report_holds_the_figures(quick_run):
+    proc = snakemake(quick_run, "figures/all", "--report", "report.html", *QUICK)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    html = (quick_run / "report.html").read_text(errors="replace")
+    assert "unet_gaussian_transition.png" in html and "ldm_transition.png" in html
+
+
 def test_rerun_semantics(quick_run):
     work = quick_run
     dry = lambda: planned_jobs((p := snakemake(work, "figures/all", "-n", "--cores", "2", *QUICK)).stdout + p.stderr)

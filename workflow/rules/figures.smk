@@ -8,7 +8,7 @@ rule figure_ldm_hellinger:
         code=module_sources("memgen.plotting"),
     output:
         pdf="figures/ldm_hellinger.pdf",
-        png="figures/ldm_hellinger.png",
+        png=report("figures/ldm_hellinger.png", category="Paper B: linear diffusion model"),
         notebook="figures/ldm_hellinger.ipynb",
     log:
         "logs/figures/ldm_hellinger.log",
@@ -29,7 +29,7 @@ rule figure_ldm_transition:
         code=module_sources("memgen.plotting"),
     output:
         pdf="figures/ldm_transition.pdf",
-        png="figures/ldm_transition.png",
+        png=report("figures/ldm_transition.png", category="Paper B: linear diffusion model"),
         notebook="figures/ldm_transition.ipynb",
     log:
         "logs/figures/ldm_transition.log",
@@ -56,7 +56,7 @@ rule figure_kde_width:
         code=module_sources("memgen.plotting"),
     output:
         pdf="figures/kde_width.pdf",
-        png="figures/kde_width.png",
+        png=report("figures/kde_width.png", category="Paper B: kernel width"),
         notebook="figures/kde_width.ipynb",
     log:
         "logs/figures/kde_width.log",
@@ -78,7 +78,7 @@ rule figure_rf:
         code=module_sources("memgen.plotting", "memgen.rf_sweeps"),
     output:
         pdf="figures/{figure}.pdf",
-        png="figures/{figure}.png",
+        png=report("figures/{figure}.png", category="Paper A: random features"),
         notebook="figures/{figure}.ipynb",
     log:
         "logs/figures/{figure}.log",
@@ -106,7 +106,7 @@ rule figure_rf_images:
         code=module_sources("memgen.plotting"),
     output:
         pdf="figures/{figure}.pdf",
-        png="figures/{figure}.png",
+        png=report("figures/{figure}.png", category="Paper A: random features on images"),
         notebook="figures/{figure}.ipynb",
     log:
         "logs/figures/{figure}.log",
@@ -140,7 +140,7 @@ rule figure_unet:
         code=module_sources("memgen.plotting"),
     output:
         pdf="figures/{figure}.pdf",
-        png="figures/{figure}.png",
+        png=report("figures/{figure}.png", category="U-Net experiments"),
         notebook="figures/{figure}.ipynb",
     log:
         "logs/figures/{figure}.log",
