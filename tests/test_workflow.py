@@ -1,5 +1,6 @@
 """Snakemake end to end: lint, paper-scale dry run, the quick preset, rerun semantics."""
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +68,18 @@ def test_paper_scale_dry_run_plans_every_figure(tmp_path):
     blocks = sum(n_simulation_blocks(e, {**shared, "experiment": cfg["rf"][e]}) for e in RF_EXPERIMENTS)
     assert jobs["rf_simulation_block"] == blocks == 24 + 8 + 3 + 2
     assert not (work / "results").exists()
+
+
+def test_slurm_profile_groups_the_small_jobs(tmp_path):
+    """Paper scale through profiles/slurm (dry run): 154 jobs -> 8 group jobs + 89 single submissions."""
+    work = copy_repo(tmp_path / "repo")
+    proc = snakemake(work, "figures/all", "-n", "--profile", "profiles/slurm")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    groups = re.findall(r"Group job (\w+)", out)
+    assert len(groups) == 8 and set(groups) == {"data", "ldm", "rf_simulation", "rf_theory"}
+    singles = [r for r in re.findall(r"^rule (\w+):", out, re.M) if r != "figures_all"]  # not indented: outside a group
+    assert len(singles) == 89 and not {"ldm_hellinger_block", "rf_simulation_block", "rf_theory"} & set(singles)
 
 
 def test_quick_preset_builds_all_figures(quick_run):
