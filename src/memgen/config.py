@@ -55,6 +55,10 @@ _LOG_GRIDS = (
     "rf.phase_diagram.grid",
     "rf_images.generation.times",
     "unet.gaussian.n",
+    "bridge.times",
+    "bridge.transition.psi_n",
+    "bridge.phase.psi_n",
+    "bridge.phase.psi_p",
 )
 MNIST_IMAGE_SIZE = 28
 

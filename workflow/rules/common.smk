@@ -10,6 +10,7 @@ sys.path.insert(0, str(SRC))  # for the config check; jobs use the installed (ed
 
 from memgen.config import validate_config
 from memgen.grids import log_int_grid, m_label, parse_m
+from memgen.bridge import n_blocks as bridge_n_blocks
 from memgen.rf_sweeps import n_simulation_blocks
 
 validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
@@ -30,7 +31,9 @@ RF_IMAGE_FIGURES = {
 }
 # U-Net figures (Paper B Fig. 4; Paper A's study of m on images)
 UNET_FIGURES = ["unet_gaussian_transition", "unet_memorization_m", "unet_samples"]
-FIGURES = ["ldm_hellinger", "ldm_transition", "kde_width", *RF_FIGURES, *RF_IMAGE_FIGURES, *UNET_FIGURES]
+# Bridge figures (Paper B's metric on Paper A's RF models) -> their experiment
+BRIDGE_FIGURES = {"bridge_transition": "transition", "bridge_phase": "phase"}
+FIGURES = ["ldm_hellinger", "ldm_transition", "kde_width", *RF_FIGURES, *RF_IMAGE_FIGURES, *UNET_FIGURES, *BRIDGE_FIGURES]
 
 
 wildcard_constraints:
@@ -162,6 +165,11 @@ def unet_memorization_outputs(kind):
     return [
         f"results/unet/{ds}/n{n}_m{m_label(parse_m(m))}{suffix}" for ds in mem["datasets"] for n in mem["n"] for m in mem["m"]
     ]
+
+
+def bridge_blocks(kind):
+    """Simulation tables of bridge experiment ``kind``."""
+    return [f"results/bridge/{kind}/block{b:03d}.parquet" for b in range(bridge_n_blocks(kind, config["bridge"]))]
 
 
 # Runs notebooks/<figure>.ipynb into figures/<figure>.ipynb with the rule's parameters.

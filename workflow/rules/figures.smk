@@ -156,6 +156,35 @@ rule figure_unet:
         PAPERMILL
 
 
+rule figure_bridge:
+    input:
+        notebook="notebooks/{figure}.ipynb",
+        summary=lambda w: f"results/bridge/{BRIDGE_FIGURES[w.figure]}/summary.parquet",
+        crossings=lambda w: f"results/bridge/{BRIDGE_FIGURES[w.figure]}/crossings.parquet",
+        code=module_sources("memgen.plotting", "memgen.rf_theory", "memgen.grids"),
+    output:
+        pdf="figures/{figure}.pdf",
+        png=report("figures/{figure}.png", category="Bridge: Paper B's metric on Paper A's models"),
+        notebook="figures/{figure}.ipynb",
+    log:
+        "logs/figures/{figure}.log",
+    wildcard_constraints:
+        figure="|".join(BRIDGE_FIGURES),
+    params:
+        parameters=lambda w, input: as_json(
+            {
+                "summary": input.summary,
+                "crossings": input.crossings,
+                "out_prefix": f"figures/{w.figure}",
+                "bridge": config["bridge"],
+            }
+        ),
+    conda:
+        ENV
+    shell:
+        PAPERMILL
+
+
 rule figures_all:
     input:
         expand("figures/{name}.{ext}", name=FIGURES, ext=["pdf", "png"]),

@@ -1,0 +1,197 @@
+"""Paper B's transition metric measured on Paper A's random-features diffusion models.
+
+For each (ψ_n, ψ_p, m, seed) on N(0, I_d) data: n = round(ψ_n d) training points, p = round(ψ_p d)
+features, the time-dependent RF score (one closed-form ridge-DSM fit per time, the same W;
+:func:`memgen.rf_images.fit_rf_score_path`), N points from the reverse SDE
+(:func:`memgen.rf_images.sample_reverse_sde`), then
+
+- the full-dimensional metric of Paper B §3.2: KDEs of the training set (ε_T = σ n^{−1/d}), of
+  an original set of N fresh points (ε_O = σ N^{−1/d}) and of the N generated points (ε_G = ε_O:
+  as many samples as original points, so that a generator of the true law is, up to sampling
+  noise, as far from ρ_O as ρ_O's own resampling); E_TG = ∫(ρ_T − ρ_G)², E_OG = ∫(ρ_O − ρ_G)², Δ = E_TG − E_OG, all
+  from log-space Gaussian product integrals (:mod:`memgen.kde`);
+- Paper B's per-coordinate metric (eqs. 23–24, widths σ/(set size)) on the same three sets;
+- the memorized fraction (d₁/d₂ < 1/3) and the distance of the sample mean and covariance to
+  those of N(0, I): ‖mean‖ and ‖Cov − I‖_F / √d.
+
+Command line (one Snakemake job = one block of points, every seed):
+
+    python -m memgen.bridge simulate KIND --config JSON --block B --seed S --out T.parquet
+    python -m memgen.bridge summarise KIND --config JSON --out S.parquet --crossings C.parquet T1.parquet ...
+
+KIND is ``transition`` (ψ_n grid × ψ_p list × m list) or ``phase`` ((ψ_n, ψ_p) grid × m list).
+X, W and the original set derive from (seed, d, n, p, seed index): common random numbers across m.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+
+import numpy as np
+import pandas as pd
+
+from memgen.grids import log_grid, m_label, m_seed_key, parse_m
+from memgen.io import provenance, read_tables, write_table
+from memgen.rf_theory import learning_curves
+
+# Planning (point lists, block counts) imports no torch: the Snakefile calls it at every start.
+# The simulation imports torch, the KDE metrics and the RF sampler when it runs.
+
+KINDS = ("transition", "phase")
+
+
+def experiment_points(kind: str, cfg: dict) -> list[tuple[float, float, str]]:
+    """(ψ_n, ψ_p, m label) of experiment ``kind`` (config bridge.<kind>)."""
+    ex = cfg[kind]
+    psi_n = log_grid(ex["psi_n"])
+    psi_p = ex["psi_p"] if kind == "transition" else log_grid(ex["psi_p"])
+    return [(float(a), float(b), m_label(parse_m(m))) for m in ex["m"] for b in psi_p for a in psi_n]
+
+
+def n_blocks(kind: str, cfg: dict) -> int:
+    return max(1, math.ceil(len(experiment_points(kind, cfg)) / cfg["points_per_job"]))
+
+
+def block_points(kind: str, cfg: dict, block: int) -> list[tuple[float, float, str]]:
+    """Points of block ``block``: dealt round-robin so that every block gets cheap and costly points."""
+    return experiment_points(kind, cfg)[block :: n_blocks(kind, cfg)]
+
+
+def kde_width(sigma: float, size: int, d: int) -> float:
+    """ε = σ size^{−1/d}, Paper B's kernel width for a set of ``size`` points in d dimensions."""
+    return sigma * size ** (-1.0 / d)
+
+
+def full_dimensional_metric(train, original, generated, sigma: float = 1.0) -> dict:
+    """log E_TG, log E_OG (the L² distances of the KDEs, in log space) and Δ = E_TG − E_OG as sign and log|Δ|
+    (the ∫ρ_G² terms cancel in Δ); widths from :func:`kde_width`. Arguments: (points, d) tensors."""
+    from memgen.kde import LOG_2, log_cross_overlap, log_self_overlap, signed_log_sum, transition_delta
+
+    d = train.shape[1]
+    e_t, e_o, e_g = (kde_width(sigma, len(s), d) for s in (train, original, generated))
+    self_t, self_o, self_g = log_self_overlap(train, e_t), log_self_overlap(original, e_o), log_self_overlap(generated, e_g)
+    cross_t, cross_o = log_cross_overlap(train, e_t, generated, e_g), log_cross_overlap(original, e_o, generated, e_g)
+    e_tg = signed_log_sum([self_t, self_g, LOG_2 + cross_t], [1, 1, -1])
+    e_og = signed_log_sum([self_o, self_g, LOG_2 + cross_o], [1, 1, -1])
+    delta = transition_delta(self_t, cross_t, self_o, cross_o)
+    return {"log_e_tg": e_tg.log_abs, "log_e_og": e_og.log_abs, "delta_sign": float(delta.sign), "log_abs_delta": delta.log_abs}
+
+
+def simulate_point(psi_n: float, psi_p: float, m: str, s: int, cfg: dict, seed: int) -> dict:
+    """One (ψ_n, ψ_p, m, seed index) of the bridge: fit, sample, measure (see the module doc)."""
+    import torch
+
+    from memgen.kde import pixel_transition
+    from memgen.memorization import nearest_neighbours
+    from memgen.rf_images import fit_rf_score_path, sample_reverse_sde
+    from memgen.seeding import torch_generator
+
+    d = cfg["d"]
+    n, p = max(2, round(psi_n * d)), max(1, round(psi_p * d))
+    g = torch_generator(seed, "bridge/data", d, n, p, s)
+    X = torch.randn(n, d, generator=g, dtype=torch.float64)
+    W = torch.randn(p, d, generator=g, dtype=torch.float64)
+    original = torch.randn(cfg["N"], d, generator=g, dtype=torch.float64)
+    mf = parse_m(m)
+    gm = torch_generator(seed, "bridge/noise", d, n, p, m_seed_key(mf), s)
+    model = fit_rf_score_path(X, W, log_grid(cfg["times"]), mf, cfg["lambda"], gm, cfg["activation"], cfg["baseline"])
+    gen = sample_reverse_sde(model, cfg["N"], gm, cfg["max_step"], cfg["rel_step"])
+    if not bool(torch.isfinite(gen).all()):
+        raise FloatingPointError(f"bridge: non-finite samples at psi_n={psi_n}, psi_p={psi_p}, m={m}, seed {s}")
+    full = full_dimensional_metric(X, original, gen)
+    per = pixel_transition(X, original, gen, 1.0)
+    nn = nearest_neighbours(gen, X)
+    cov = torch.cov(gen.T)
+    return {
+        "d": d, "n": n, "p": p, "psi_n": psi_n, "psi_p": psi_p, "m": m, "seed": s, **full,
+        "e_tg_coord": per.e_tg, "e_og_coord": per.e_og, "delta_coord": per.delta, "delta_sign_coord": float(np.sign(per.delta)),
+        "memorized_fraction": float(nn.memorized().double().mean()), "ratio_median": float(nn.ratio.median()),
+        "mean_error": float(gen.mean(0).norm()), "cov_error": float((cov - torch.eye(d, dtype=cov.dtype)).norm() / math.sqrt(d)),
+    }
+
+
+def simulate_block(kind: str, cfg: dict, block: int, seed: int) -> pd.DataFrame:
+    rows = [simulate_point(a, b, m, s, cfg, seed) for a, b, m in block_points(kind, cfg, block) for s in range(cfg["seeds"])]
+    return pd.DataFrame(rows).assign(experiment=kind)
+
+
+def theory_gap(psi_n, psi_p, m_labels, cfg: dict) -> pd.DataFrame:
+    """The d → ∞ theory at time ``theory_t``: E_train, E_test and the gap E_test − E_train."""
+    m = np.array([parse_m(x) for x in m_labels], dtype=float)
+    lc = learning_curves(np.asarray(psi_p, float), np.asarray(psi_n, float), m, cfg["theory_t"], cfg["lambda"], cfg["activation"])
+    return pd.DataFrame({"theory_E_train": lc.E_train, "theory_E_test": lc.E_test, "theory_gap": lc.E_test - lc.E_train})
+
+
+def summarise(df: pd.DataFrame, cfg: dict) -> pd.DataFrame:
+    """Per (ψ_n, ψ_p, m): P(Δ>0) with Wilson intervals for both metrics, mean memorized fraction,
+    mean/cov errors (mean and std over seeds), and the theory at the same point."""
+    from memgen.kde import probability_positive
+
+    rows = []
+    for (psi_n, psi_p, m), grp in df.groupby(["psi_n", "psi_p", "m"]):
+        full, coord = probability_positive(grp.delta_sign), probability_positive(grp.delta_sign_coord)
+        row = {"psi_n": psi_n, "psi_p": psi_p, "m": m, "n": int(grp.n.iloc[0]), "p": int(grp.p.iloc[0]), "seeds": len(grp),
+               "p_positive": full.p, "ci_low": full.low, "ci_high": full.high,
+               "p_positive_coord": coord.p, "ci_low_coord": coord.low, "ci_high_coord": coord.high}
+        for col in ("memorized_fraction", "mean_error", "cov_error", "log_e_tg", "log_e_og"):
+            row[f"{col}_mean"] = grp[col].mean()
+            row[f"{col}_std"] = grp[col].std(ddof=1) if len(grp) > 1 else 0.0
+        rows.append(row)
+    out = pd.DataFrame(rows).sort_values(["m", "psi_p", "psi_n"], ignore_index=True)
+    return pd.concat([out, theory_gap(out.psi_n, out.psi_p, out.m, cfg)], axis=1)
+
+
+def half_crossings(summary: pd.DataFrame, column: str = "p_positive") -> pd.DataFrame:
+    """Per (ψ_p, m): the ψ_n where ``column`` first rises through ½, interpolated linearly in log ψ_n
+    between the bracketing grid points, and its ratio to ψ_p (1 = at p = n). NaN-free: a curve that
+    never crosses gets crosses = False and the bracketing fields at the grid ends."""
+    rows = []
+    for (psi_p, m), grp in summary.groupby(["psi_p", "m"]):
+        grp = grp.sort_values("psi_n")
+        x, y = np.log(grp.psi_n.to_numpy()), grp[column].to_numpy()
+        above = np.flatnonzero(y > 0.5)
+        row = {"psi_p": psi_p, "m": m, "metric": column, "crosses": False, "psi_n_half": float(grp.psi_n.iloc[-1])}
+        if len(above) and above[0] > 0:
+            k = above[0]
+            w = (0.5 - y[k - 1]) / (y[k] - y[k - 1])
+            row.update(crosses=True, psi_n_half=float(np.exp(x[k - 1] + w * (x[k] - x[k - 1]))))
+        elif len(above):
+            row.update(crosses=True, psi_n_half=float(grp.psi_n.iloc[0]))  # already above ½ at the smallest ψ_n
+        row["ratio_to_psi_p"] = row["psi_n_half"] / psi_p
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m memgen.bridge", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sim, summ = sub.add_parser("simulate"), sub.add_parser("summarise")
+    for p in (sim, summ):
+        p.add_argument("kind", choices=KINDS)
+        p.add_argument("--config", type=json.loads, required=True, help="JSON of config bridge")
+        p.add_argument("--out", required=True)
+    sim.add_argument("--block", type=int, required=True)
+    sim.add_argument("--seed", type=int, required=True)
+    summ.add_argument("--crossings", required=True)
+    summ.add_argument("tables", nargs="+")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    if args.command == "simulate":
+        nb = n_blocks(args.kind, args.config)
+        if not 0 <= args.block < nb:
+            raise SystemExit(f"--block {args.block} is out of range: experiment {args.kind} has {nb} blocks")
+        df = simulate_block(args.kind, args.config, args.block, args.seed)
+        meta = provenance(args.config, args.seed, time.perf_counter() - start, block=args.block, kind=args.kind)
+    else:
+        df = summarise(read_tables(args.tables), args.config)
+        crossings = pd.concat([half_crossings(df), half_crossings(df, "p_positive_coord")], ignore_index=True)
+        meta = provenance(args.config, None, time.perf_counter() - start, kind=args.kind, inputs=args.tables)
+        write_table(crossings, args.crossings, meta)
+    write_table(df, args.out, meta)
+    print(f"wrote {args.out}: {len(df)} rows in {time.perf_counter() - start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

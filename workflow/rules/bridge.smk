@@ -1,0 +1,43 @@
+# Paper B's transition metric on Paper A's RF diffusion models (N(0, I_d) data).
+
+
+rule bridge_simulation_block:
+    input:
+        code=module_sources("memgen.bridge"),
+    output:
+        table="results/bridge/{kind}/block{block}.parquet",
+        meta="results/bridge/{kind}/block{block}.json",
+    log:
+        "logs/bridge/{kind}/block{block}.log",
+    wildcard_constraints:
+        kind="transition|phase",
+    params:
+        config=as_json(config["bridge"]),
+        seed=config["seed"],
+    conda:
+        ENV
+    shell:
+        "python -m memgen.bridge simulate {wildcards.kind} --config {params.config:q} --block {wildcards.block} "
+        "--seed {params.seed} --out {output.table} > {log} 2>&1"
+
+
+rule bridge_summary:
+    input:
+        tables=lambda w: bridge_blocks(w.kind),
+        code=module_sources("memgen.bridge"),
+    output:
+        table="results/bridge/{kind}/summary.parquet",
+        meta="results/bridge/{kind}/summary.json",
+        crossings="results/bridge/{kind}/crossings.parquet",
+        crossings_meta="results/bridge/{kind}/crossings.json",
+    log:
+        "logs/bridge/{kind}/summary.log",
+    wildcard_constraints:
+        kind="transition|phase",
+    params:
+        config=as_json(config["bridge"]),
+    conda:
+        ENV
+    shell:
+        "python -m memgen.bridge summarise {wildcards.kind} --config {params.config:q} --out {output.table} "
+        "--crossings {output.crossings} {input.tables} > {log} 2>&1"
