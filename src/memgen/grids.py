@@ -5,6 +5,7 @@ label ('1', '10', 'inf') so that results never contain Inf.
 """
 from __future__ import annotations
 
+import argparse
 import math
 
 import numpy as np
@@ -39,3 +40,14 @@ def log_int_grid(n_min: int, n_max: int, num: int) -> np.ndarray:
 def m_seed_key(m: float) -> int:
     """m as an integer key of a random stream (0 for m = ∞)."""
     return 0 if math.isinf(m) else int(m)
+
+
+def trial_range(text: str) -> range:
+    """START:STOP of a block of global trial indices (an argparse type)."""
+    try:
+        start, stop = (int(x) for x in text.split(":"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--trials must be START:STOP, got {text!r}") from exc
+    if not 0 <= start < stop:
+        raise argparse.ArgumentTypeError(f"--trials must satisfy 0 <= START < STOP, got {text!r}")
+    return range(start, stop)

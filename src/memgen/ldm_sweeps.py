@@ -33,7 +33,7 @@ from memgen.linear import (
     noise_data,
     sample_gaussian_data,
 )
-from memgen.grids import log_int_grid
+from memgen.grids import log_int_grid, trial_range
 from memgen.seeding import torch_generator
 
 
@@ -125,16 +125,6 @@ def summarise_transition(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _trial_range(text: str) -> range:
-    try:
-        start, stop = (int(x) for x in text.split(":"))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"--trials must be START:STOP, got {text!r}") from exc
-    if not 0 <= start < stop:
-        raise argparse.ArgumentTypeError(f"--trials must satisfy 0 <= START < STOP, got {text!r}")
-    return range(start, stop)
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m memgen.ldm_sweeps", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -142,7 +132,7 @@ def main(argv=None) -> None:
         p = sub.add_parser(name)
         p.add_argument("--model", type=json.loads, required=True, help="JSON of config ldm.model")
         p.add_argument("--sweep", type=json.loads, required=True, help="JSON {d, n_min, n_max, num}")
-        p.add_argument("--trials", type=_trial_range, required=True, help="START:STOP (global trial indices)")
+        p.add_argument("--trials", type=trial_range, required=True, help="START:STOP (global trial indices)")
         p.add_argument("--seed", type=int, required=True)
         p.add_argument("--out", required=True)
         if name == "transition":

@@ -26,10 +26,10 @@ import pandas as pd
 import torch
 
 from memgen.data import DATASET_KEY, load_prepared, take_images
+from memgen.grids import log_grid, m_label, m_seed_key, parse_m
 from memgen.io import provenance, write_npz, write_table
 from memgen.memorization import nearest_neighbours
 from memgen.rf import averaged_dsm_moments, dsm_moments, dsm_train_error, fit_rf_score, rf_features
-from memgen.grids import log_grid, m_label, m_seed_key, parse_m
 from memgen.rf_theory import diffusion_coefficients
 from memgen.seeding import torch_generator
 

@@ -32,7 +32,7 @@ from memgen.diffusion import LinearSchedule, ddim_sample, ddpm_sample
 from memgen.io import atomic_write, provenance, read_tables, write_npz, write_table
 from memgen.kde import pixel_transition, probability_positive
 from memgen.memorization import nearest_neighbours
-from memgen.grids import log_int_grid, m_label, m_seed_key, parse_m
+from memgen.grids import log_int_grid, m_label, m_seed_key, parse_m, trial_range
 from memgen.seeding import torch_generator
 from memgen.training import TrainingConfig, build_unet, mean_eps_loss, train_ddpm
 from memgen.unet import UNetConfig
@@ -222,16 +222,6 @@ def summarise_memorization(df: pd.DataFrame) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- command line
 
-def _range(text: str) -> range:
-    try:
-        start, stop = (int(x) for x in text.split(":"))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"--trials must be START:STOP, got {text!r}") from exc
-    if not 0 <= start < stop:
-        raise argparse.ArgumentTypeError(f"--trials must satisfy 0 <= START < STOP, got {text!r}")
-    return range(start, stop)
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m memgen.unet_sweeps", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -242,7 +232,7 @@ def main(argv=None) -> None:
     mp.add_argument("--data", required=True, help="prepared.npz of the data stage")
     mp.add_argument("--manifest", required=True)
     mp.add_argument("--samples", required=True, help=".npz of the seed-0 sample grid")
-    gp.add_argument("--trials", type=_range, required=True, help="START:STOP (global trial indices)")
+    gp.add_argument("--trials", type=trial_range, required=True, help="START:STOP (global trial indices)")
     for p in (gp, mp):
         p.add_argument("--config", type=json.loads, required=True, help="JSON {shared unet keys, experiment slice}")
         p.add_argument("--n", type=int, required=True)
