@@ -36,10 +36,12 @@ def slurm():
 
 
 def _cluster_run(work: Path, conf: str, targets, configs=()) -> subprocess.CompletedProcess:
-    """snakemake through the SLURM profile with the quick preset (and ``configs``), bounded by timeout -s KILL."""
+    """snakemake through the SLURM profile with the quick preset (and ``configs``), bounded by timeout -s KILL.
+    Jobs ask for 1 GB (the profile's 4 GB default may exceed a small test machine's memory)."""
     env = dict(os.environ, SLURM_CONF=conf, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     cmd = ["timeout", "-s", "KILL", "900", str(BIN / "snakemake"), *targets, "--profile", "profiles/slurm",
-           "--slurm-init-seconds-before-status-checks", "2", *QUICK, *configs]
+           "--slurm-init-seconds-before-status-checks", "2", "--default-resources", "mem_mb=1000", "runtime=30",
+           "cpus_per_task=1", *QUICK, *configs]
     return subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True)
 
 
