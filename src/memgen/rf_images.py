@@ -169,11 +169,26 @@ def sample_reverse_sde(
 # --------------------------------------------------------------------------- experiments
 
 
-def _subsets(data, n: int, n_test: int | None, section: str):
-    """Standardised training subset (first n) and, if asked, test subset (first n_test)."""
-    train_u8 = take_images(data, n, key=f"rf_images.{section}.n")
+def block_average(images, resolution: int) -> np.ndarray:
+    """Images (N, S, S) averaged over (S/r)×(S/r) pixel blocks to (N, r, r), r = ``resolution``
+    (intensities stay on the 0–255 scale); r = S returns them unchanged."""
+    images = np.asarray(images)
+    size = images.shape[-1]
+    if resolution == size:
+        return images
+    if size % resolution:
+        raise ValueError(f"resolution {resolution} does not divide the image size {size}")
+    k = size // resolution
+    return images.reshape(len(images), resolution, k, resolution, k).astype(np.float64).mean(axis=(2, 4))
+
+
+def _subsets(data, n: int, n_test: int | None, section: str, resolution: int | None = None):
+    """Standardised training subset (first n) and, if asked, test subset (first n_test), block-averaged
+    to ``resolution`` when given."""
+    shrink = (lambda u: block_average(u, resolution)) if resolution else (lambda u: u)
+    train_u8 = shrink(take_images(data, n, key=f"rf_images.{section}.n"))
     st = Standardiser.fit(train_u8)
-    test = None if n_test is None else st(take_images(data, n_test, key=f"rf_images.{section}.n_test", split="test"))
+    test = None if n_test is None else st(shrink(take_images(data, n_test, key=f"rf_images.{section}.n_test", split="test")))
     return st, st(train_u8), test
 
 
@@ -201,7 +216,8 @@ def generation_rows(data, cfg: dict, seed: int, device="cpu") -> tuple[list[dict
     for the grid figure the first ``grid`` samples (seed 0) with their nearest training images."""
     ex = cfg["generation"]
     n = ex["n"]
-    st, X, _ = _subsets(data, n, None, "generation")
+    res = ex["resolution"]
+    st, X, _ = _subsets(data, n, None, "generation", res)
     X, st = X.to(device), Standardiser(st.mean.to(device), st.scale.to(device))
     train_pixels = st.invert(X)
     times = log_grid(ex["times"])
@@ -218,14 +234,14 @@ def generation_rows(data, cfg: dict, seed: int, device="cpu") -> tuple[list[dict
                 ratio_nn = nn.ratio
                 rows.append({
                     "dataset": data.name, "source": data.source, "n": n, "p": p, "p_over_n": p / n, "m": m_label(m), "seed": s,
-                    "samples": ex["samples"], "memorized_fraction": float(nn.memorized().double().mean()),
+                    "samples": ex["samples"], "resolution": res, "memorized_fraction": float(nn.memorized().double().mean()),
                     "ratio_median": float(ratio_nn.median()), "d1_median": float(nn.d1.median()),
                 })
                 if s == 0:
                     key = f"m{m_label(m)}_p{p}"
                     k = min(ex["grid"], len(samples))
-                    arrays[f"{key}_samples"] = samples[:k].clamp(0, 1).reshape(k, 28, 28).float().cpu().numpy()
-                    arrays[f"{key}_nearest"] = train_pixels[nn.nearest[:k]].clamp(0, 1).reshape(k, 28, 28).float().cpu().numpy()
+                    arrays[f"{key}_samples"] = samples[:k].clamp(0, 1).reshape(k, res, res).float().cpu().numpy()
+                    arrays[f"{key}_nearest"] = train_pixels[nn.nearest[:k]].clamp(0, 1).reshape(k, res, res).float().cpu().numpy()
                     arrays[f"{key}_ratio"] = ratio_nn[:k].float().cpu().numpy()
     return rows, arrays
 
