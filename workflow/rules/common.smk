@@ -91,14 +91,13 @@ def ldm_sweep(section, d):
     raise ValueError(f"no sweep with d = {d} in config ldm.{section}.sweeps")
 
 
-def n_blocks(section):
-    cfg = config["ldm"][section]
+def n_trial_blocks(cfg):
+    """Blocks of cfg['trials_per_job'] trials covering cfg['trials'] (a config section)."""
     return math.ceil(cfg["trials"] / cfg["trials_per_job"])
 
 
-def trial_range(section, block):
-    """Global trial indices START:STOP of a block of ldm.<section>."""
-    cfg = config["ldm"][section]
+def trial_block(cfg, block):
+    """Global trial indices START:STOP of block ``block`` of a config section with trials, trials_per_job."""
     start = int(block) * cfg["trials_per_job"]
     return f"{start}:{min(start + cfg['trials_per_job'], cfg['trials'])}"
 
@@ -108,7 +107,7 @@ def ldm_block_tables(section):
     return [
         f"results/ldm/{section}/d{sweep['d']}/block{b:03d}.parquet"
         for sweep in config["ldm"][section]["sweeps"]
-        for b in range(n_blocks(section))
+        for b in range(n_trial_blocks(config["ldm"][section]))
     ]
 
 
@@ -147,15 +146,7 @@ def unet_gaussian_blocks():
     """One table per (n, block of trials) of the Gaussian-pixel transition."""
     g = config["unet"]["gaussian"]
     ns = log_int_grid(g["n"]["min"], g["n"]["max"], g["n"]["num"])
-    blocks = math.ceil(g["trials"] / g["trials_per_job"])
-    return [f"results/unet/gaussian/n{n}_b{b:03d}.parquet" for n in ns for b in range(blocks)]
-
-
-def unet_gaussian_trials(wildcards):
-    """START:STOP of the trial block ``wildcards.block``."""
-    g = config["unet"]["gaussian"]
-    start = int(wildcards.block) * g["trials_per_job"]
-    return f"{start}:{min(g['trials'], start + g['trials_per_job'])}"
+    return [f"results/unet/gaussian/n{n}_b{b:03d}.parquet" for n in ns for b in range(n_trial_blocks(g))]
 
 
 def unet_memorization_outputs(kind):

@@ -12,7 +12,7 @@ rule ldm_hellinger_block:
     params:
         model=as_json(config["ldm"]["model"]),
         sweep=lambda w: as_json(ldm_sweep("hellinger", w.d)),
-        trials=lambda w: trial_range("hellinger", w.block),
+        trials=lambda w: trial_block(config["ldm"]["hellinger"], w.block),
         seed=config["seed"],
     conda:
         ENV
@@ -32,7 +32,7 @@ rule ldm_transition_block:
     params:
         model=as_json(config["ldm"]["model"]),
         sweep=lambda w: as_json(ldm_sweep("transition", w.d)),
-        trials=lambda w: trial_range("transition", w.block),
+        trials=lambda w: trial_block(config["ldm"]["transition"], w.block),
         N=config["ldm"]["transition"]["N"],
         seed=config["seed"],
     conda:

@@ -14,7 +14,7 @@ rule unet_gaussian_block:
         n=r"\d+",
     params:
         config=as_json(unet_slice("gaussian")),
-        trials=unet_gaussian_trials,
+        trials=lambda w: trial_block(config["unet"]["gaussian"], w.block),
         seed=config["seed"],
     resources:
         gpu=1,
