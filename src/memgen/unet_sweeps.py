@@ -30,20 +30,15 @@ import memgen
 from memgen.data import DATASET_KEY, load_prepared, take_images
 from memgen.diffusion import LinearSchedule, ddim_sample, ddpm_sample
 from memgen.io import atomic_write, provenance, read_tables, write_npz, write_table
+from memgen.grids import m_label, m_seed_key, parse_m, trial_range
 from memgen.kde import pixel_transition, probability_positive
 from memgen.memorization import nearest_neighbours
-from memgen.grids import log_int_grid, m_label, m_seed_key, parse_m, trial_range
 from memgen.seeding import torch_generator
 from memgen.training import TrainingConfig, build_unet, mean_eps_loss, train_ddpm
 from memgen.unet import UNetConfig
 
 SAMPLERS = {"ddpm": ddpm_sample, "ddim": ddim_sample}
 CODE_MODULES = ("diffusion", "kde", "memorization", "training", "unet", "unet_sweeps")
-
-
-def gaussian_n_grid(cfg: dict) -> np.ndarray:
-    """Training-set sizes of the Gaussian-pixel experiment (config unet.gaussian.n {min, max, num})."""
-    return log_int_grid(cfg["n"]["min"], cfg["n"]["max"], cfg["n"]["num"])
 
 
 def unet_config(model: dict, image_size: int) -> UNetConfig:
@@ -90,9 +85,18 @@ def code_digest() -> str:
     return h.hexdigest()[:16]
 
 
+def gaussian_trial_name(n: int, trial: int) -> str:
+    return f"gaussian/n{n}_t{trial}"
+
+
+def memorization_seed_name(dataset: str, n: int, m: float, s: int) -> str:
+    return f"{dataset}/n{n}_m{m_label(m)}_s{s}"
+
+
 class TrialRecords:
-    """Finished trials of one job, one JSON file each under ``folder``, keyed by the job's config
-    and the code digest; checkpoints of unfinished trials live beside them."""
+    """Finished trials of one job, one JSON file each under ``folder`` (with, where a trial has them,
+    its arrays beside), keyed by the job's config and the code digest; checkpoints of unfinished
+    trials live beside them."""
 
     def __init__(self, folder: str | Path, job_config: dict):
         self.folder = Path(folder)
@@ -100,6 +104,9 @@ class TrialRecords:
 
     def checkpoint(self, name: str) -> Path:
         return self.folder / f"{name}.ckpt"
+
+    def arrays(self, name: str) -> Path:
+        return self.folder / f"{name}.npz"
 
     def load(self, name: str) -> list[dict] | None:
         path = self.folder / f"{name}.json"
@@ -115,8 +122,8 @@ class TrialRecords:
 
     def clear(self, names) -> None:
         for name in names:
-            (self.folder / f"{name}.json").unlink(missing_ok=True)
-            self.checkpoint(name).unlink(missing_ok=True)
+            for path in (self.folder / f"{name}.json", self.checkpoint(name), self.arrays(name)):
+                path.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------- Paper B, Fig. 4
@@ -132,7 +139,7 @@ def gaussian_trial(cfg: dict, shared: dict, n: int, trial: int, original: torch.
     """One trial at training-set size n: a fresh training set, a U-Net trained for ``epochs``, ``generated``
     images, and the per-pixel E_TG, E_OG, Δ against the training set and a random subset of the
     original set (widths σ/size, eq. 24); also the memorized fraction of the generated images."""
-    name = f"gaussian/n{n}_t{trial}"
+    name = gaussian_trial_name(n, trial)
     done = records.load(name)
     if done is not None:
         return done
@@ -181,12 +188,12 @@ def memorization_seed(data, cfg: dict, shared: dict, n: int, m: float, s: int, s
     noise draws each; train DSM loss (the bank's draws) and test DSM loss (held-out images, fresh
     noise); ``samples`` generated images and their memorized fraction (d₁/d₂ < 1/3)."""
     key = (DATASET_KEY[data.name], n, m_seed_key(m), s)
-    name = f"{data.name}/n{n}_m{m_label(m)}_s{s}"
+    name = memorization_seed_name(data.name, n, m, s)
     train = torch.from_numpy(take_images(data, n, key="unet.memorization.n")).double() / 255.0
     test = torch.from_numpy(take_images(data, cfg["n_test"], key="unet.memorization.n_test", split="test")).double() / 255.0
     size = train.shape[-1]
     done = records.load(name)
-    arrays_path = records.folder / f"{name}.npz"
+    arrays_path = records.arrays(name)
     if done is not None and arrays_path.exists():
         with np.load(arrays_path) as npz:
             return done[0], dict(npz)
@@ -257,7 +264,7 @@ def main(argv=None) -> None:
         records = TrialRecords(shared["checkpoint_dir"], {**args.config, "n": args.n, "seed": args.seed})
         original = original_set(cfg, args.seed)
         rows = [r for t in args.trials for r in gaussian_trial(cfg, shared, args.n, t, original, args.seed, records, device)]
-        names = [f"gaussian/n{args.n}_t{t}" for t in args.trials]
+        names = [gaussian_trial_name(args.n, t) for t in args.trials]
         extra = {"trials": [args.trials.start, args.trials.stop]}
     else:
         m = parse_m(args.m)
@@ -270,13 +277,11 @@ def main(argv=None) -> None:
             if s == 0:
                 grids = arrays
         write_npz(args.samples, grids)
-        names = [f"{data.name}/n{args.n}_m{m_label(m)}_s{s}" for s in range(cfg["seeds"])]
+        names = [memorization_seed_name(data.name, args.n, m, s) for s in range(cfg["seeds"])]
         extra = {"dataset": args.dataset, "m": m_label(m), "source": data.source}
     meta = provenance(args.config, args.seed, time.perf_counter() - start, str(device), n=args.n, **extra)
     write_table(pd.DataFrame(rows), args.out, meta)
     records.clear(names)
-    for name in names:
-        (records.folder / f"{name}.npz").unlink(missing_ok=True)
     print(f"wrote {args.out}: {len(rows)} rows in {time.perf_counter() - start:.1f} s on {device}")
 
 
