@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 import torch
 
-from memgen.bridge import block_points, experiment_points, full_dimensional_metric, half_crossings, kde_width, n_blocks, simulate_point, summarise
+from memgen.bridge import block_points, experiment_points, full_dimensional_metric, half_crossings, n_blocks, simulate_point, summarise
 from memgen.kde import probability_positive
+from memgen.linear import kernel_width_large_d
 from memgen.rf_theory import learning_curves
 
 CFG = {
@@ -44,8 +45,8 @@ def test_full_dimensional_metric_against_the_kde_distance_directly():
     g = torch.Generator().manual_seed(1)
     X, O, G = (torch.randn(k, 5, generator=g, dtype=torch.float64) for k in (10, 300, 300))
     out = full_dimensional_metric(X, O, G)
-    e_tg = kde_l2_distance(X, kde_width(1.0, 10, 5), G, kde_width(1.0, 300, 5))
-    e_og = kde_l2_distance(O, kde_width(1.0, 300, 5), G, kde_width(1.0, 300, 5))
+    e_tg = kde_l2_distance(X, float(kernel_width_large_d(1.0, 5, 10)), G, float(kernel_width_large_d(1.0, 5, 300)))
+    e_og = kde_l2_distance(O, float(kernel_width_large_d(1.0, 5, 300)), G, float(kernel_width_large_d(1.0, 5, 300)))
     assert out["log_e_tg"] == pytest.approx(e_tg.log_abs, rel=1e-12)
     assert out["log_e_og"] == pytest.approx(e_og.log_abs, rel=1e-12)
     assert out["delta_sign"] == np.sign(e_tg.value - e_og.value)

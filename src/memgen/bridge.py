@@ -59,18 +59,15 @@ def block_points(kind: str, cfg: dict, block: int) -> list[tuple[float, float, s
     return experiment_points(kind, cfg)[block :: n_blocks(kind, cfg)]
 
 
-def kde_width(sigma: float, size: int, d: int) -> float:
-    """ε = σ size^{−1/d}, Paper B's kernel width for a set of ``size`` points in d dimensions."""
-    return sigma * size ** (-1.0 / d)
-
-
 def full_dimensional_metric(train, original, generated, sigma: float = 1.0) -> dict:
     """log E_TG, log E_OG (the L² distances of the KDEs, in log space) and Δ = E_TG − E_OG as sign and log|Δ|
-    (the ∫ρ_G² terms cancel in Δ); widths from :func:`kde_width`. Arguments: (points, d) tensors."""
+    (the ∫ρ_G² terms cancel in Δ); widths σ size^{−1/d} (:func:`memgen.linear.kernel_width_large_d`,
+    Paper B's widths of ρ_T and ρ_O). Arguments: (points, d) tensors."""
     from memgen.kde import LOG_2, log_cross_overlap, log_self_overlap, signed_log_sum, transition_delta
+    from memgen.linear import kernel_width_large_d
 
     d = train.shape[1]
-    e_t, e_o, e_g = (kde_width(sigma, len(s), d) for s in (train, original, generated))
+    e_t, e_o, e_g = (float(kernel_width_large_d(sigma, d, len(s))) for s in (train, original, generated))
     self_t, self_o, self_g = log_self_overlap(train, e_t), log_self_overlap(original, e_o), log_self_overlap(generated, e_g)
     cross_t, cross_o = log_cross_overlap(train, e_t, generated, e_g), log_cross_overlap(original, e_o, generated, e_g)
     e_tg = signed_log_sum([self_t, self_g, LOG_2 + cross_t], [1, 1, -1])
