@@ -71,6 +71,13 @@ def build_unet(config: UNetConfig, seed: int, experiment: str, *key: int) -> UNe
         return UNet(config).float()
 
 
+def training_bank(images: torch.Tensor, m: float, seed: int, experiment: str, key, device) -> NoiseBank:
+    """The m noise draws per image of a run, from (seed, experiment/bank, key): the same bank in
+    training and in the evaluation of the training loss."""
+    g = torch_generator(seed, f"{experiment}/bank", *key, device=device)
+    return NoiseBank(len(images), tuple(images.shape[1:]), m, g, device=device)
+
+
 def _fingerprint(cfg: TrainingConfig, model: torch.nn.Module, n: int, seed: int, experiment: str, key) -> dict:
     params = sum(p.numel() for p in model.parameters())
     return {"training": {k: str(v) for k, v in asdict(cfg).items() if k not in ("compile", "checkpoint_every")},
@@ -121,7 +128,7 @@ def train_ddpm(
     total = cfg.total_steps(n)
     per_epoch = math.ceil(n / cfg.batch_size)
     schedule = LinearSchedule(cfg.diffusion_steps)
-    bank = NoiseBank(n, tuple(x_all.shape[1:]), cfg.m, torch_generator(seed, f"{experiment}/bank", *key, device=device), device=device)
+    bank = training_bank(x_all, cfg.m, seed, experiment, key, device)
     g = torch_generator(seed, f"{experiment}/train", *key, device=device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     losses = torch.zeros(total, dtype=torch.float32, device=device)
@@ -180,7 +187,7 @@ def mean_eps_loss(model, images: torch.Tensor, m: float, cfg: TrainingConfig, se
     device = torch.device(device)
     x_all = images.to(device=device, dtype=torch.float32)
     schedule = LinearSchedule(cfg.diffusion_steps)
-    bank = NoiseBank(len(x_all), tuple(x_all.shape[1:]), m, torch_generator(seed, f"{experiment}/bank", *key, device=device), device=device)
+    bank = training_bank(x_all, m, seed, experiment, key, device)
     g = torch_generator(seed, f"{experiment}/eval", *key, device=device)
     total, count = 0.0, 0
     for _ in range(repeats):
