@@ -6,7 +6,7 @@ Every L^2 quantity between KDEs and Gaussians is a sum of Gaussian product integ
     int N(x|a, A) N(x|b, B) dx = N(a | b, A + B),
 so it is computed exactly; every sum is taken in log space (log-sum-exp), and
 differences of terms are combined with signs in log space (``signed_logsumexp``),
-so that nothing underflows even in d = 100 (``shared/spec/transition-metric.md`` §3).
+so that nothing underflows even in d = 100 (``docs/transition-metric.md`` §3).
 """
 from __future__ import annotations
 

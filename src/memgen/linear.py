@@ -1,7 +1,7 @@
 """Paper B's linear one-step denoiser (§3), its generated Gaussian, the squared
 Hellinger distance, the mixing time t_M (eq. 9) and the kernel widths (eqs. 10-11).
 
-Conventions are those of ``shared/spec/transition-metric.md`` §1-2. Everything is
+Conventions: ``docs/transition-metric.md`` §1-2. Everything is
 float64; determinants are only ever handled as log-determinants.
 """
 from __future__ import annotations

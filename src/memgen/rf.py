@@ -1,4 +1,4 @@
-"""Finite-d simulation of random-features denoising score matching (spec §1–§2).
+"""Finite-d simulation of random-features denoising score matching (``docs/rf-dsm-theory.md`` §1–§4).
 
 Model: s_A(y) = (A/√p) ϱ(W y/√d), W ∈ R^{p×d} iid N(0,1) frozen, data x ~ N(0, I_d),
 y = a_t x + √h_t z. With B = A/√p, features F = ϱ(Y Wᵀ/√d) ∈ R^{N×p} of the N = n m

@@ -1,6 +1,6 @@
 """Exact asymptotic learning curves of random-features denoising score matching.
 
-Implements ``shared/spec/rf-dsm-theory.md`` §3–§6 (George, Veiga, Macris,
+Implements ``docs/rf-dsm-theory.md`` §5–§7 (George, Veiga, Macris,
 arXiv 2502.00336): activation constants by Gauss–Hermite quadrature, the master
 equations for the normalised resolvent traces (q, r) for any number m of noise
 samples per data point (m = ∞ included), a Newton solver with ridge continuation
@@ -25,7 +25,7 @@ _ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "relu": lambda x: np.maximum(x, 0.0) - 1.0 / np.sqrt(2.0 * np.pi),
 }
 ACTIVATIONS = tuple(_ACTIVATIONS)
-STEPS_PER_DECADE = 40  # ridge continuation (spec §5)
+STEPS_PER_DECADE = 40  # ridge continuation (docs/rf-dsm-theory.md §7)
 
 
 def _erf(x):
@@ -65,7 +65,7 @@ def diffusion_coefficients(t):
 @dataclass(frozen=True)
 class ActivationConstants:
     """μ₁ = E[gϱ(g)], μ⋆² = E[ϱ²] − μ₁², v_t² = E[ϱ(a u+√h v)ϱ(a u+√h w)] − a²μ₁²,
-    s_t² = μ⋆² − v_t², κ = v_t²/μ⋆² (spec §3), with a² = e^{−2t}, h = 1 − e^{−2t}."""
+    s_t² = μ⋆² − v_t², κ = v_t²/μ⋆² (docs/rf-dsm-theory.md §5), with a² = e^{−2t}, h = 1 − e^{−2t}."""
 
     mu1: float
     mu_star2: float
@@ -78,7 +78,7 @@ class ActivationConstants:
 
 @lru_cache(maxsize=256)
 def activation_constants(activation: str | Callable = "tanh", t: float = 0.1, nodes: int = 160) -> ActivationConstants:
-    """The constants of spec §3 by Gauss–Hermite quadrature (nested for v_t²).
+    """The constants of docs/rf-dsm-theory.md §5 by Gauss–Hermite quadrature (nested for v_t²).
 
     Raises ValueError when the activation is not centred (|E ϱ(g)| > 1e-8)."""
     f = activation_function(activation)
@@ -121,7 +121,7 @@ class RFProblem:
 
 @dataclass(frozen=True)
 class MasterCoefficients:
-    """The master equations of spec §4 written uniformly for finite and infinite m:
+    """The master equations of docs/rf-dsm-theory.md §6 written uniformly for finite and infinite m:
 
         L1 = 1 + α1 r + β1 q,   L2 = 1 + α2 r + β2 q
         F_A = 1/r + ψ_p ζ − 1/q − A1/L1 − A2/L2                      = 0
@@ -147,7 +147,7 @@ class MasterCoefficients:
 
 
 def master_coefficients(c: ActivationConstants, psi_p, psi_n, m) -> MasterCoefficients:
-    """Coefficients of the master equations (spec §4) for arrays ψ_p, ψ_n, m (m may be inf)."""
+    """Coefficients of the master equations (docs/rf-dsm-theory.md §6) for arrays ψ_p, ψ_n, m (m may be inf)."""
     psi_p, psi_n, m = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (psi_p, psi_n, m)))
     if np.any(psi_p <= 0) or np.any(psi_n <= 0):
         raise ValueError("psi_p and psi_n must be positive")
@@ -232,7 +232,7 @@ def _by_time(activation, psi_p, psi_n, m, t, lam):
 
 
 def solve_master_equations(psi_p, psi_n, m, t, lam, activation: str | Callable = "tanh", steps_per_decade: int = STEPS_PER_DECADE):
-    """(q, r) at z = −λ, ζ = 0 on the physical branch, by ridge continuation (spec §5).
+    """(q, r) at z = −λ, ζ = 0 on the physical branch, by ridge continuation (docs/rf-dsm-theory.md §7).
 
     Every point starts at λ₀ = max(10, 10 ψ_p, λ) where q ≈ r ≈ 1/λ₀ and follows
     λ_k = λ₀ (λ/λ₀)^{k/K} geometrically (``steps_per_decade`` per decade), each
@@ -259,7 +259,7 @@ def _ridge_continuation(co, lam, steps_per_decade):
 
 
 def solve_along_psi_p(psi_p, psi_n, m, t, lam, activation: str | Callable = "tanh", steps_per_decade: int = STEPS_PER_DECADE):
-    """(q, r, converged) along a sorted ψ_p grid by continuation in ψ_p (spec §5).
+    """(q, r, converged) along a sorted ψ_p grid by continuation in ψ_p (docs/rf-dsm-theory.md §7).
 
     The first point is found by ridge continuation; each next point's Newton solve
     starts from the previous solution, and falls back to ridge continuation when
@@ -288,7 +288,7 @@ def solve_along_psi_p(psi_p, psi_n, m, t, lam, activation: str | Callable = "tan
 
 @dataclass(frozen=True)
 class LearningCurve:
-    """Errors of spec §4 (arrays over the broadcast inputs)."""
+    """Errors of docs/rf-dsm-theory.md §6 (arrays over the broadcast inputs)."""
 
     E_train: np.ndarray
     E_train_penalised: np.ndarray
@@ -312,7 +312,7 @@ def t1_t2_and_gradient(q, r, co: MasterCoefficients):
 
 
 def errors_from_traces(q, r, co: MasterCoefficients, c: ActivationConstants, lam) -> dict[str, np.ndarray]:
-    """E_train, E_train (penalised), E_test, E_score from (q, r) at z = −λ, ζ = 0 (spec §4):
+    """E_train, E_train (penalised), E_test, E_score from (q, r) at z = −λ, ζ = 0 (docs/rf-dsm-theory.md §6):
 
         T1 = 1 − τ + k r τ², T2 = k2 r τ, T4 = dT1/dζ, T5 = dT1/dz,
         E_train(pen) = 1 − T1, E_train = 1 − T1 − λT5,
@@ -338,7 +338,7 @@ def errors_from_traces(q, r, co: MasterCoefficients, c: ActivationConstants, lam
 
 
 def learning_curves(psi_p, psi_n, m, t, lam, activation: str | Callable = "tanh", along_psi_p: bool = False) -> LearningCurve:
-    """E_train, E_test, E_score of the RF-DSM model on N(0, I_d) data as d → ∞ (spec §4).
+    """E_train, E_test, E_score of the RF-DSM model on N(0, I_d) data as d → ∞ (docs/rf-dsm-theory.md §6).
 
     ``along_psi_p=True`` solves a 1-d increasing ψ_p grid (scalar other arguments)
     by continuation in ψ_p; otherwise every point is solved by ridge continuation.
@@ -358,7 +358,7 @@ def learning_curves(psi_p, psi_n, m, t, lam, activation: str | Callable = "tanh"
 
 
 def train_error_wide_limit(width_ratio, t, activation: str | Callable = "tanh"):
-    """m = ∞, λ → 0, ψ_n → ∞ at fixed ψ_p/ψ_n = ϱ_w (spec §6):
+    """m = ∞, λ → 0, ψ_n → ∞ at fixed ψ_p/ψ_n = ϱ_w (docs/rf-dsm-theory.md §8):
 
         E_train → a²ρ/(h + a²ρ),  ρ ∈ (0, 1] the root of v_t² ρ² + (s_t² + v_t²(ϱ_w − 1)) ρ − s_t² = 0.
     """
