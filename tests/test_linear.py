@@ -161,9 +161,10 @@ def test_exact_mise_argmin_tends_to_amise_formula(d):
 def test_mise_1d_by_numerical_integration():
     # MISE = int [ (1/n) E K^2 + (1 - 1/n) (E K)^2 - 2 rho E K + rho^2 ] dx, K = N(x | X, eps^2), X ~ rho.
     n, s, eps, mu = 7, 1.4, 0.5, 3.0
-    rho = lambda x: stats.norm.pdf(x, mu, s)
-    EK = lambda x: integrate.quad(lambda y: stats.norm.pdf(x, y, eps) * rho(y), mu - 12 * s, mu + 12 * s, epsabs=1e-14)[0]
-    EK2 = lambda x: integrate.quad(lambda y: stats.norm.pdf(x, y, eps) ** 2 * rho(y), mu - 12 * s, mu + 12 * s, epsabs=1e-14)[0]
+    pdf = lambda x, m, sd: math.exp(-0.5 * ((x - m) / sd) ** 2) / (sd * math.sqrt(2 * math.pi))  # scalar N(x | m, sd^2)
+    rho = lambda x: pdf(x, mu, s)
+    EK = lambda x: integrate.quad(lambda y: pdf(x, y, eps) * rho(y), mu - 12 * s, mu + 12 * s, epsabs=1e-14)[0]
+    EK2 = lambda x: integrate.quad(lambda y: pdf(x, y, eps) ** 2 * rho(y), mu - 12 * s, mu + 12 * s, epsabs=1e-14)[0]
     f = lambda x: EK2(x) / n + (1 - 1 / n) * EK(x) ** 2 - 2 * rho(x) * EK(x) + rho(x) ** 2
     mise, _ = integrate.quad(f, mu - 12 * s, mu + 12 * s, limit=200, epsabs=1e-13)
     int_rho2 = 1 / math.sqrt(4 * math.pi * s * s)

@@ -60,6 +60,7 @@ def test_epochs_and_steps():
         TrainingConfig(precision="fp8").use_bf16(torch.device("cpu"))
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_then_rerun_gives_the_uninterrupted_weights(tmp_path):
     steps = 150
     ref = _run(["none", tmp_path / "ref.pt", steps])

@@ -1,6 +1,8 @@
 """Snakemake end to end: lint, paper-scale dry run, the quick preset, rerun semantics."""
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +11,9 @@ import pytest
 
 import yaml
 
+from memgen.build_summary import main as build_summary
 from memgen.config import validate_config
+from memgen.data import DEBIAN_FASHION_MNIST
 from memgen.io import sidecar_path
 from memgen.rf_sweeps import n_simulation_blocks
 from workflow_utils import copy_repo, planned_jobs, snakemake, write_yaml
@@ -24,18 +28,19 @@ FIGURES = [
     "bridge_transition", "bridge_phase",
 ]
 RF_EXPERIMENTS = ["learning_curves", "vs_psi_n", "phase_diagram", "role_of_m"]
-DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+DEBIAN_FASHION = DEBIAN_FASHION_MNIST
+# Offline without Debian's dataset-fashion-mnist the image experiments use the MNIST subset only.
+# Every run on the quick copy (build, dry runs, report) uses these same config files.
+MNIST_ONLY = {"rf_images": {"datasets": ["mnist"]}, "unet": {"memorization": {"datasets": ["mnist"]}}}
+QUICK_RUN_ARGS = QUICK if DEBIAN_FASHION.is_dir() else (*QUICK, "mnist_only.yaml")
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     """The quick preset built once in a private copy of the repository."""
     work = copy_repo(tmp_path_factory.mktemp("quick") / "repo")
-    extra = ()
-    if not DEBIAN_FASHION.is_dir():  # offline without Debian's dataset-fashion-mnist: MNIST subset only
-        only = {"rf_images": {"datasets": ["mnist"]}, "unet": {"memorization": {"datasets": ["mnist"]}}}
-        extra = (str(write_yaml(work / "mnist_only.yaml", only)),)
-    proc = snakemake(work, "figures/all", "--cores", "2", *QUICK, *extra)
+    write_yaml(work / "mnist_only.yaml", MNIST_ONLY)
+    proc = snakemake(work, "figures/all", "--cores", "2", *QUICK_RUN_ARGS)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return work
 
@@ -93,6 +98,37 @@ def test_quick_preset_builds_all_figures(quick_run):
             assert (quick_run / "figures" / f"{name}.{ext}").stat().st_size > 1000
         executed = json.loads((quick_run / "figures" / f"{name}.ipynb").read_text())
         assert not any(o.get("output_type") == "error" for c in executed["cells"] for o in c.get("outputs", []))
+
+
+def test_build_summary_after_a_complete_run(quick_run, capsys, monkeypatch):
+    monkeypatch.chdir(quick_run)
+    assert build_summary(["figures/all", *QUICK_RUN_ARGS]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"figures built: {len(FIGURES)} of {len(FIGURES)}") and "not built" not in out
+
+
+def test_make_figures_builds_what_it_can_without_a_data_set(tmp_path):
+    """`make figures` with Fashion-MNIST unavailable: the figure that needs no image data is built
+    (--keep-going), the one that needs Fashion-MNIST is not, and the summary says which, why, and the
+    fix (the apt package); nothing of the failed data stage is left behind; make fails."""
+    work = copy_repo(tmp_path / "repo")
+    absent = {"data": {"debian_fashion_mnist": str(tmp_path / "absent"), "download": False}}
+    write_yaml(work / "no_fashion.yaml", {**absent, "rf_images": {"datasets": ["fashion_mnist"]}})
+    venv = Path(sys.executable).parents[1]
+    cmd = [
+        "make", "figures", f"VENV={venv}", "CORES=2",
+        "TARGET=figures/kde_width.pdf figures/rf_images_samples.pdf",
+        "SNAKEMAKE_ARGS=--configfile presets/quick.yaml no_fashion.yaml",
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=900)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-3000:]
+    assert (work / "figures/kde_width.pdf").is_file() and not (work / "figures/rf_images_samples.pdf").exists()
+    summary = out[out.index("figures built:") :]
+    assert summary.startswith("figures built: 1 of 2\n  kde_width\nfigures not built:\n  rf_images_samples: ")
+    assert "no source could provide fashion_mnist" in summary
+    assert "to fix:\n  sudo apt-get install dataset-fashion-mnist" in summary
+    assert not (work / "results/data/fashion_mnist").exists() or not any((work / "results/data/fashion_mnist").iterdir())
 
 
 def test_quick_tables_and_provenance(quick_run):
@@ -193,7 +229,7 @@ def test_quick_bridge_tables(quick_run):
 
 
 def test_report_holds_the_figures(quick_run):
-    proc = snakemake(quick_run, "figures/all", "--report", "report.html", *QUICK)
+    proc = snakemake(quick_run, "figures/all", "--report", "report.html", *QUICK_RUN_ARGS)
     assert proc.returncode == 0, proc.stderr[-3000:]
     html = (quick_run / "report.html").read_text(errors="replace")
     assert "unet_gaussian_transition.png" in html and "ldm_transition.png" in html
@@ -201,7 +237,7 @@ def test_report_holds_the_figures(quick_run):
 
 def test_rerun_semantics(quick_run):
     work = quick_run
-    dry = lambda: planned_jobs((p := snakemake(work, "figures/all", "-n", "--cores", "2", *QUICK)).stdout + p.stderr)
+    dry = lambda: planned_jobs((p := snakemake(work, "figures/all", "-n", "--cores", "2", *QUICK_RUN_ARGS)).stdout + p.stderr)
     assert dry() == {}
     # touching without changing: nothing reruns
     for f in ("src/memgen/linear.py", "notebooks/ldm_transition.ipynb"):

