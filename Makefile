@@ -14,7 +14,7 @@ SNAKEMAKE_ARGS ?=
 DEBIAN_FASHION_MNIST := /usr/share/datasets/fashion-mnist
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: venv data-sources test test-fast figures dry-run lint bench bench-unet clean
+.PHONY: venv data-sources test test-fast figures dry-run lint format bench bench-unet clean
 
 venv: $(STAMP)
 
@@ -39,8 +39,8 @@ data-sources:
 	    fi; \
 	fi
 
-# The full suite (what CI runs): unit tests, Snakemake runs, SLURM as root.
-test: $(STAMP) data-sources
+# The full suite (what CI runs): formatting and workflow lint, unit tests, Snakemake runs, SLURM as root.
+test: $(STAMP) data-sources lint
 	$(BIN)/python -m pytest -q -rs $(PYTEST_ARGS)
 
 # The edit-test loop: unit and numerical tests only, no Snakemake run (under 2 minutes on 2 cores).
@@ -57,6 +57,12 @@ dry-run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/ruff format --check src tests bench
+
+format: $(STAMP)
+	$(BIN)/snakefmt Snakefile workflow/rules
+	$(BIN)/ruff format src tests bench
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_ldm.py $(BENCH_ARGS)

@@ -6,6 +6,7 @@
 
 Prints medians over repeats; nothing is asserted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,14 +30,25 @@ from memgen.kde import log_self_overlap
 from timing import median_time  # bench/timing.py (the script directory is on sys.path)
 
 REPO = Path(__file__).resolve().parents[1]
-MODEL = {"mu": 10.0, "sigma": 1.0, "T": 2.0, "lambda": float(np.exp(-4)), "covariance": "exact", "compare_covariance": False}
+MODEL = {
+    "mu": 10.0,
+    "sigma": 1.0,
+    "T": 2.0,
+    "lambda": float(np.exp(-4)),
+    "covariance": "exact",
+    "compare_covariance": False,
+}
 
 
 def naive_log_self_overlap(x: np.ndarray, eps: float) -> float:
     """Reference: all pairs from scipy's pdist, one logsumexp (O(N^2) memory)."""
     n, d = x.shape
     logs = -pdist(x, "sqeuclidean") / (4 * eps * eps)
-    return float(logsumexp(np.concatenate([np.zeros(n), logs, logs]))) - 2 * np.log(n) - 0.5 * d * np.log(4 * np.pi * eps * eps)
+    return (
+        float(logsumexp(np.concatenate([np.zeros(n), logs, logs])))
+        - 2 * np.log(n)
+        - 0.5 * d * np.log(4 * np.pi * eps * eps)
+    )
 
 
 def bench_trial_rate(repeats: int) -> None:
@@ -44,38 +56,60 @@ def bench_trial_rate(repeats: int) -> None:
     sweep = Sweep(d=100, n_min=100, n_max=100, num=1)
     counter = iter(range(10**6))
     transition_trials(sweep, range(1), params, covs, 10_000, seed=0)  # warm-up
+
     def one_trial():
         k = next(counter)
         transition_trials(sweep, range(k, k + 1), params, covs, 10_000, seed=0)
 
     t = median_time(one_trial, repeats)
-    print(f"P(Delta>0) trial, d=100, N=1e4, n=100, one convention: median {t * 1e3:.0f} ms -> {1 / t:.2f} trials/s ({torch.get_num_threads()} threads)")
+    print(
+        f"P(Delta>0) trial, d=100, N=1e4, n=100, one convention: median {t * 1e3:.0f} ms -> {1 / t:.2f} trials/s ({torch.get_num_threads()} threads)"
+    )
 
     x = torch.randn(10_000, 100, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     eps = 10_000 ** (-1 / 100)
     fast = median_time(lambda: log_self_overlap(x, eps), repeats)
     naive = median_time(lambda: naive_log_self_overlap(x.numpy(), eps), max(1, repeats // 2))
     diff = abs(log_self_overlap(x, eps) - naive_log_self_overlap(x.numpy(), eps))
-    print(f"int rho_O^2, N=1e4, d=100: blocked torch {fast * 1e3:.0f} ms vs pdist+logsumexp {naive * 1e3:.0f} ms "
-          f"-> {naive / fast:.1f}x (|difference| of logs {diff:.1e})")
+    print(
+        f"int rho_O^2, N=1e4, d=100: blocked torch {fast * 1e3:.0f} ms vs pdist+logsumexp {naive * 1e3:.0f} ms "
+        f"-> {naive / fast:.1f}x (|difference| of logs {diff:.1e})"
+    )
 
 
 def bench_sweep(cores: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "repo"
-        shutil.copytree(REPO, work, ignore=shutil.ignore_patterns(".venv", ".git", "results", "figures", "logs", ".snakemake", "bench"))
+        shutil.copytree(
+            REPO,
+            work,
+            ignore=shutil.ignore_patterns(".venv", ".git", "results", "figures", "logs", ".snakemake", "bench"),
+        )
         env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
         t = time.perf_counter()
-        proc = subprocess.run([str(Path(sys.executable).parent / "snakemake"), "results/ldm/transition_summary.parquet", "--cores", str(cores)],
-                              cwd=work, env=env, capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "snakemake"),
+                "results/ldm/transition_summary.parquet",
+                "--cores",
+                str(cores),
+            ],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         wall = time.perf_counter() - t
         if proc.returncode != 0:
             print(proc.stderr[-3000:])
             raise SystemExit("paper-scale sweep failed")
         import pandas as pd
+
         df = pd.read_parquet(work / "results" / "ldm" / "transition_summary.parquet")
-        print(f"paper-scale Fig. 3 sweep (config.yaml: d in {sorted(int(d) for d in df.d.unique())}, {df.n.nunique()} distinct n, "
-              f"{int(df.trials.min())} trials per n, both conventions) on {cores} cores: {wall:.0f} s wall")
+        print(
+            f"paper-scale Fig. 3 sweep (config.yaml: d in {sorted(int(d) for d in df.d.unique())}, {df.n.nunique()} distinct n, "
+            f"{int(df.trials.min())} trials per n, both conventions) on {cores} cores: {wall:.0f} s wall"
+        )
 
 
 def main() -> None:

@@ -11,6 +11,7 @@
 
 Prints medians over repeats and the ratios; nothing is asserted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,9 @@ def bench_theory(repeats: int) -> None:
     for m in (1, 10, np.inf):
         along = median_time(lambda: learning_curves(pp, 2.0, m, 0.1, 1e-3, along_psi_p=True), repeats)
         ridge = median_time(lambda: learning_curves(pp, 2.0, m, 0.1, 1e-3), repeats)
-        print(f"  m = {m:>4}: psi_p continuation {along * 1e3:7.1f} ms   ridge continuation (vectorised) {ridge * 1e3:7.1f} ms")
+        print(
+            f"  m = {m:>4}: psi_p continuation {along * 1e3:7.1f} ms   ridge continuation (vectorised) {ridge * 1e3:7.1f} ms"
+        )
     g = np.geomspace(0.25, 8, 50)
     PN, PP = np.meshgrid(g, g, indexing="ij")
 

@@ -7,6 +7,7 @@ time path (one fit per time of a log grid), and sampling ``--samples`` images wi
 reverse SDE (steps min(0.01, 0.05 t) from t = 3 to 1e-3). Data: Fashion-MNIST from
 Debian's dataset-fashion-mnist when installed, else uniform noise images.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -11,6 +11,7 @@ on CUDA, float32 on CPU); one measurement = ``--steps`` optimizer steps after wa
 measured alternately ``--repeats`` times. Prints the median images/s of each and their ratio.
 Nothing is asserted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,12 @@ import torch
 from memgen.unet import UNet, UNetConfig, count_parameters
 
 CONFIGS = {
-    "Paper B 16x16": UNetConfig(image_size=16, base_channels=88, channel_mults=(1, 2, 2), num_res_blocks=2, attention_levels=2, groups=8),
-    "MNIST 28x28": UNetConfig(image_size=28, base_channels=64, channel_mults=(1, 2, 2), num_res_blocks=2, attention_levels=2, groups=16),
+    "Paper B 16x16": UNetConfig(
+        image_size=16, base_channels=88, channel_mults=(1, 2, 2), num_res_blocks=2, attention_levels=2, groups=8
+    ),
+    "MNIST 28x28": UNetConfig(
+        image_size=28, base_channels=64, channel_mults=(1, 2, 2), num_res_blocks=2, attention_levels=2, groups=16
+    ),
 }
 
 
@@ -71,9 +76,11 @@ def main() -> None:
     steps = args.steps or (20 if cuda else 3)
     bf16 = cuda
     sync = torch.cuda.synchronize if cuda else (lambda: None)
-    print(f"device {device}{' ' + torch.cuda.get_device_name() if cuda else ''}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads; batch {batch}, {'bf16 autocast' if bf16 else 'float32'}, "
-          f"{steps} steps per measurement, median of {args.repeats}{', torch.compile' if args.compile else ''}")
+    print(
+        f"device {device}{' ' + torch.cuda.get_device_name() if cuda else ''}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads; batch {batch}, {'bf16 autocast' if bf16 else 'float32'}, "
+        f"{steps} steps per measurement, median of {args.repeats}{', torch.compile' if args.compile else ''}"
+    )
     for name, cfg in CONFIGS.items():
         torch.manual_seed(0)
         ours = UNet(cfg).to(device)

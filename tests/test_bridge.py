@@ -1,5 +1,6 @@
 """The bridge: Paper B's metric on constructed cases, the RF pipeline's determinism, the half-crossing
 interpolation, and the theory at the summary's points."""
+
 import math
 
 import numpy as np
@@ -7,14 +8,31 @@ import pandas as pd
 import pytest
 import torch
 
-from memgen.bridge import block_points, experiment_points, full_dimensional_metric, half_crossings, n_blocks, simulate_point, summarise
+from memgen.bridge import (
+    block_points,
+    experiment_points,
+    full_dimensional_metric,
+    half_crossings,
+    n_blocks,
+    simulate_point,
+    summarise,
+)
 from memgen.kde import probability_positive
 from memgen.linear import kernel_width_large_d
 from memgen.rf_theory import learning_curves
 
 CFG = {
-    "d": 6, "activation": "tanh", "lambda": 1e-3, "baseline": 1.0, "seeds": 2, "N": 200,
-    "times": {"min": 0.01, "max": 3.0, "num": 6}, "max_step": 0.02, "rel_step": 0.1, "theory_t": 0.1, "points_per_job": 3,
+    "d": 6,
+    "activation": "tanh",
+    "lambda": 1e-3,
+    "baseline": 1.0,
+    "seeds": 2,
+    "N": 200,
+    "times": {"min": 0.01, "max": 3.0, "num": 6},
+    "max_step": 0.02,
+    "rel_step": 0.1,
+    "theory_t": 0.1,
+    "points_per_job": 3,
     "transition": {"psi_n": {"min": 0.5, "max": 4, "num": 4}, "psi_p": [1, 4], "m": [1, "inf"]},
     "phase": {"psi_n": {"min": 0.5, "max": 4, "num": 2}, "psi_p": {"min": 0.5, "max": 4, "num": 2}, "m": [1, "inf"]},
 }
@@ -33,7 +51,12 @@ def _trials(make_generated, d=8, n=16, N=1000, trials=40, seed=0):
 def test_samples_of_the_true_law_generalize_and_copies_memorize():
     """Generated = fresh draws of N(0, I): P(Δ>0) high; generated = training points (jittered by 1e-2): P(Δ>0) = 0."""
     true_law = _trials(lambda X, N, g: torch.randn(N, X.shape[1], generator=g, dtype=torch.float64))
-    copies = _trials(lambda X, N, g: X[torch.randint(0, len(X), (N,), generator=g)] + 0.01 * torch.randn(N, X.shape[1], generator=g, dtype=torch.float64))
+    copies = _trials(
+        lambda X, N, g: (
+            X[torch.randint(0, len(X), (N,), generator=g)]
+            + 0.01 * torch.randn(N, X.shape[1], generator=g, dtype=torch.float64)
+        )
+    )
     print(f"P(Δ>0): true law {true_law.p:.2f} [{true_law.low:.2f}, {true_law.high:.2f}], copies {copies.p:.2f}")
     assert true_law.low > 0.5 and copies.p == 0.0
 
@@ -82,8 +105,14 @@ def test_summary_carries_the_theory_and_wilson_intervals():
 
 
 def test_half_crossings_interpolate_in_log_psi_n():
-    S = pd.DataFrame({"psi_n": [1.0, 2.0, 4.0, 8.0] * 2, "psi_p": [2.0] * 4 + [4.0] * 4, "m": ["1"] * 8,
-                      "p_positive": [0.0, 0.25, 0.75, 1.0, 0.0, 0.1, 0.2, 0.3]})
+    S = pd.DataFrame(
+        {
+            "psi_n": [1.0, 2.0, 4.0, 8.0] * 2,
+            "psi_p": [2.0] * 4 + [4.0] * 4,
+            "m": ["1"] * 8,
+            "p_positive": [0.0, 0.25, 0.75, 1.0, 0.0, 0.1, 0.2, 0.3],
+        }
+    )
     C = half_crossings(S).set_index("psi_p")
     assert C.loc[2.0, "crosses"] and C.loc[2.0, "psi_n_half"] == pytest.approx(2.0 * math.sqrt(2.0))
     assert C.loc[2.0, "ratio_to_psi_p"] == pytest.approx(math.sqrt(2.0))

@@ -107,7 +107,9 @@ def test_summary_of_a_complete_run_reads_the_figure_list(tmp_path):
 
 
 def test_a_failure_without_a_known_remedy_points_at_its_log(tmp_path):
-    dry = DRY_RUN.replace("rule data_prepare:", "rule data_other:").replace("wildcards: dataset=fashion_mnist\n    resources", "resources")
+    dry = DRY_RUN.replace("rule data_prepare:", "rule data_other:").replace(
+        "wildcards: dataset=fashion_mnist\n    resources", "resources"
+    )
     (tmp_path / "logs/data").mkdir(parents=True)
     (tmp_path / "logs/data/fashion_mnist.log").write_text("ValueError: something broke\n")
     text, _ = summarise(["figures/rf_images_samples.pdf"], tmp_path, dry)

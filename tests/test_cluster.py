@@ -2,6 +2,7 @@
 a quick-preset subset of the DAG through ``--profile profiles/slurm``, compared with a local run;
 a failing job reported as failed. Skipped, with the reason, where the daemons cannot start
 (not root, no apt); everything runs under ``timeout -s KILL`` and the daemons are stopped by PID."""
+
 import os
 import re
 import subprocess
@@ -17,7 +18,11 @@ pytestmark = [pytest.mark.workflow, pytest.mark.cluster]
 CLUSTER = REPO / "tests" / "cluster"
 QUICK = ("--configfile", "presets/quick.yaml")
 TARGETS = ("figures/ldm_hellinger.pdf", "figures/kde_width.pdf")
-TABLES = ("results/ldm/hellinger_summary.parquet", "results/kde_width/curves.parquet", "results/kde_width/optima.parquet")
+TABLES = (
+    "results/ldm/hellinger_summary.parquet",
+    "results/kde_width/curves.parquet",
+    "results/kde_width/optima.parquet",
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,22 +31,43 @@ def slurm():
     Its state lives in a fresh folder of /tmp (munge runs as its own user and must reach it)."""
     state = Path(tempfile.mkdtemp(prefix="memgen-slurm-", dir="/tmp"))
     try:
-        up = subprocess.run(["timeout", "-s", "KILL", "900", str(CLUSTER / "slurm-up.sh"), str(state)], capture_output=True, text=True)
+        up = subprocess.run(
+            ["timeout", "-s", "KILL", "900", str(CLUSTER / "slurm-up.sh"), str(state)], capture_output=True, text=True
+        )
         if up.returncode != 0:  # 2: not root / no apt; 1: the daemons did not come up
             why = (up.stderr.strip().splitlines() or ["no output"])[-1]
-            pytest.skip(f"SLURM cluster test skipped: cannot start the daemons here (slurm-up.sh exit {up.returncode}: {why})")
+            pytest.skip(
+                f"SLURM cluster test skipped: cannot start the daemons here (slurm-up.sh exit {up.returncode}: {why})"
+            )
         yield str(state / "slurm.conf")
     finally:
-        subprocess.run(["timeout", "-s", "KILL", "120", str(CLUSTER / "slurm-down.sh"), str(state)], capture_output=True)
+        subprocess.run(
+            ["timeout", "-s", "KILL", "120", str(CLUSTER / "slurm-down.sh"), str(state)], capture_output=True
+        )
 
 
 def _cluster_run(work: Path, conf: str, targets, configs=()) -> subprocess.CompletedProcess:
     """snakemake through the SLURM profile with the quick preset (and ``configs``), bounded by timeout -s KILL.
     Jobs ask for 1 GB (the profile's 4 GB default may exceed a small test machine's memory)."""
     env = dict(os.environ, SLURM_CONF=conf, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    cmd = ["timeout", "-s", "KILL", "900", str(BIN / "snakemake"), *targets, "--profile", "profiles/slurm",
-           "--slurm-init-seconds-before-status-checks", "2", "--default-resources", "mem_mb=1000", "runtime=30",
-           "cpus_per_task=1", *QUICK, *configs]
+    cmd = [
+        "timeout",
+        "-s",
+        "KILL",
+        "900",
+        str(BIN / "snakemake"),
+        *targets,
+        "--profile",
+        "profiles/slurm",
+        "--slurm-init-seconds-before-status-checks",
+        "2",
+        "--default-resources",
+        "mem_mb=1000",
+        "runtime=30",
+        "cpus_per_task=1",
+        *QUICK,
+        *configs,
+    ]
     return subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True)
 
 
@@ -73,12 +99,19 @@ def test_jobs_went_through_slurm(cluster_run, slurm):
     assert all(i.isdigit() for i in ids)
     states = _squeue_states(slurm)
     assert ids <= set(states) and {states[i] for i in ids} == {"COMPLETED"}
-    assert "Group job ldm" in proc.stdout + proc.stderr  # the LDM blocks and the kernel-width table shared one SLURM job
+    assert (
+        "Group job ldm" in proc.stdout + proc.stderr
+    )  # the LDM blocks and the kernel-width table shared one SLURM job
 
 
 def _squeue_states(conf: str) -> dict[str, str]:
-    out = subprocess.run(["squeue", "--states=all", "--noheader", "--format=%i|%T"], env=dict(os.environ, SLURM_CONF=conf),
-                         capture_output=True, text=True, timeout=60).stdout
+    out = subprocess.run(
+        ["squeue", "--states=all", "--noheader", "--format=%i|%T"],
+        env=dict(os.environ, SLURM_CONF=conf),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     return dict(line.split("|") for line in out.split())
 
 
@@ -86,7 +119,10 @@ def test_a_failing_job_is_reported_as_failed(slurm, tmp_path):
     """A data stage with no usable source fails inside its SLURM job: Snakemake reports the error
     and exits non-zero, SLURM records the job FAILED, no output is left behind."""
     work = copy_repo(tmp_path / "repo")
-    bad = write_yaml(work / "bad_source.yaml", {"data": {"sources": ["idx_folder"], "idx_folders": {"mnist": str(tmp_path / "nowhere")}}})
+    bad = write_yaml(
+        work / "bad_source.yaml",
+        {"data": {"sources": ["idx_folder"], "idx_folders": {"mnist": str(tmp_path / "nowhere")}}},
+    )
     proc = _cluster_run(work, slurm, ["results/data/mnist/prepared.npz"], [str(bad)])
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0

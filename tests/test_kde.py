@@ -1,5 +1,6 @@
 """Gaussian-KDE L^2 quantities against brute-force numerical integration, the
 log-space Delta against direct evaluation, and P(Delta > 0) intervals."""
+
 import math
 
 import numpy as np
@@ -29,9 +30,13 @@ f64 = torch.float64
 def kde_pdf(points, eps):
     """Direct density of the KDE on an array of evaluation points (N, d)."""
     pts = np.asarray(points)
+
     def pdf(x):
         x = np.atleast_2d(x)
-        return np.mean([np.atleast_1d(stats.multivariate_normal.pdf(x, p, eps * eps * np.eye(pts.shape[1]))) for p in pts], axis=0)
+        return np.mean(
+            [np.atleast_1d(stats.multivariate_normal.pdf(x, p, eps * eps * np.eye(pts.shape[1]))) for p in pts], axis=0
+        )
+
     return pdf
 
 
@@ -95,24 +100,33 @@ def test_blocking_does_not_change_results():
     g = torch.Generator().manual_seed(2)
     x, y = 3 + torch.randn(203, 5, generator=g, dtype=f64), torch.randn(57, 5, generator=g, dtype=f64)
     assert log_self_overlap(x, 0.7, block=16) == pytest.approx(log_self_overlap(x, 0.7, block=4096), rel=1e-13)
-    assert log_cross_overlap(x, 0.7, y, 0.4, block=10) == pytest.approx(log_cross_overlap(x, 0.7, y, 0.4, block=4096), rel=1e-13)
+    assert log_cross_overlap(x, 0.7, y, 0.4, block=10) == pytest.approx(
+        log_cross_overlap(x, 0.7, y, 0.4, block=4096), rel=1e-13
+    )
 
 
 def direct_delta(train, eps_t, orig, eps_o, mean, cov):
     """Delta evaluated with densities in linear space (numpy, no logs)."""
     d = train.shape[1]
+
     def self_int(p, e):
         D = ((p[:, None, :] - p[None, :, :]) ** 2).sum(-1)
         return np.mean(np.exp(-D / (4 * e * e))) * (4 * np.pi * e * e) ** (-d / 2)
+
     def cross(p, e):
         S = cov + e * e * np.eye(d)
         return np.mean(stats.multivariate_normal.pdf(p, mean, S))
+
     return self_int(train, eps_t) - 2 * cross(train, eps_t) - self_int(orig, eps_o) + 2 * cross(orig, eps_o)
 
 
 def log_terms(train, eps_t, orig, eps_o, mean, cov):
-    return (log_self_overlap(train, eps_t), log_kde_gaussian_overlap(train, eps_t, mean, cov),
-            log_self_overlap(orig, eps_o), log_kde_gaussian_overlap(orig, eps_o, mean, cov))
+    return (
+        log_self_overlap(train, eps_t),
+        log_kde_gaussian_overlap(train, eps_t, mean, cov),
+        log_self_overlap(orig, eps_o),
+        log_kde_gaussian_overlap(orig, eps_o, mean, cov),
+    )
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -146,7 +160,9 @@ def test_log_space_delta_finite_in_d100_where_direct_underflows():
     assert base.value == pytest.approx(ref, rel=1e-8)
     c = 1e4
     scaled = transition_delta(*log_terms(c * train, c * eps_t, c * orig, c * eps_o, c * mean, c * c * cov))
-    direct = direct_delta(c * train.numpy(), c * eps_t, c * orig.numpy(), c * eps_o, c * mean.numpy(), c * c * cov.numpy())
+    direct = direct_delta(
+        c * train.numpy(), c * eps_t, c * orig.numpy(), c * eps_o, c * mean.numpy(), c * c * cov.numpy()
+    )
     assert direct == 0.0  # underflow
     assert math.isfinite(scaled.log_abs)
     assert scaled.sign == base.sign != 0
@@ -186,12 +202,18 @@ def test_mise_closed_form_matches_simulation():
     n, d, s, eps = 6, 2, 1.0, 0.6
     g = torch.Generator().manual_seed(7)
     zero, cov = torch.zeros(d, dtype=f64), s * s * torch.eye(d, dtype=f64)
-    ise = np.array([kde_gaussian_l2_distance(s * torch.randn(n, d, generator=g, dtype=f64), eps, zero, cov).value for _ in range(4000)])
+    ise = np.array(
+        [
+            kde_gaussian_l2_distance(s * torch.randn(n, d, generator=g, dtype=f64), eps, zero, cov).value
+            for _ in range(4000)
+        ]
+    )
     mise = math.exp(log_kde_mise_ratio(eps, n, d, s)) / (4 * math.pi * s * s) ** (d / 2)
     assert abs(ise.mean() - mise) < 4 * ise.std() / math.sqrt(ise.size)
 
 
 # --- per-coordinate (per-pixel) distances, Paper B eqs. 23-24 ---------------------------------
+
 
 def _kde_1d(points, eps, grid):
     """rho(x) = (1/n) sum_k N(x | x_k, eps^2) on a grid (numpy)."""

@@ -1,5 +1,6 @@
 """Paper B's linear denoiser, Hellinger distance, t_M and kernel widths against closed
 forms and numerical integration."""
+
 import math
 
 import numpy as np
@@ -56,7 +57,14 @@ def test_hellinger_isotropic_mean_shift_closed_form():
 
 @pytest.mark.parametrize("m1,s1,m2,s2", [(0.0, 1.0, 0.3, 2.0), (1.0, 0.2, 1.5, 0.25), (-2.0, 3.0, 4.0, 0.5)])
 def test_hellinger_1d_by_numerical_integration(m1, s1, m2, s2):
-    bc, _ = integrate.quad(lambda x: math.sqrt(stats.norm.pdf(x, m1, s1) * stats.norm.pdf(x, m2, s2)), -60, 60, points=[m1, m2], limit=400, epsabs=1e-13)
+    bc, _ = integrate.quad(
+        lambda x: math.sqrt(stats.norm.pdf(x, m1, s1) * stats.norm.pdf(x, m2, s2)),
+        -60,
+        60,
+        points=[m1, m2],
+        limit=400,
+        epsabs=1e-13,
+    )
     law = lambda m, s: GaussianLaw(torch.tensor([m], dtype=f64), torch.tensor([[s * s]], dtype=f64), 1)
     assert gaussian_hellinger2(law(m1, s1), law(m2, s2)) == pytest.approx(1 - bc, abs=1e-10)
 
@@ -126,7 +134,9 @@ def test_covariance_conventions_share_spectrum_but_differ():
     sx = math.sqrt(generation_noise_variance(Y, params))
     xs = math.exp(-params.T) * Y.mean(0) + sx * torch.randn(200_000, 10, generator=gs, dtype=f64)
     samples = fit.theta0 + xs @ fit.theta1.T
-    np.testing.assert_allclose(torch.cov(samples.T).numpy(), law.cov.numpy(), atol=0.02 * float(law.cov.diagonal().max()))
+    np.testing.assert_allclose(
+        torch.cov(samples.T).numpy(), law.cov.numpy(), atol=0.02 * float(law.cov.diagonal().max())
+    )
 
 
 def test_mixing_time_formula():

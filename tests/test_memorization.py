@@ -1,4 +1,5 @@
 """The d₁/d₂ < 1/3 memorization test on constructed cases and against brute force."""
+
 import numpy as np
 import pytest
 import torch

@@ -1,5 +1,6 @@
 """RF-DSM simulation: the closed-form fit against autograd, the exact noise and population
 averages against closed forms and Monte Carlo, and simulation against the theory."""
+
 import math
 
 import numpy as np
@@ -54,7 +55,9 @@ def test_closed_form_fit_minimises_the_dsm_objective():
     mom = sampled_dsm_moments(X, W, m, t, gz, chunk=7)  # chunks split points unevenly
     Bt = fit_rf_score(mom, lam).requires_grad_(True)
     gz = torch.Generator().manual_seed(5)
-    Z = torch.cat([torch.randn(min(7 // m, X.shape[0] - s) * m, X.shape[1], generator=gz) for s in range(0, X.shape[0], 7 // m)])
+    Z = torch.cat(
+        [torch.randn(min(7 // m, X.shape[0] - s) * m, X.shape[1], generator=gz) for s in range(0, X.shape[0], 7 // m)]
+    )
     Y = math.sqrt(a2) * X.repeat_interleave(m, 0) + math.sqrt(h) * Z
     F = rf_features(Y, W)
     d = X.shape[1]
@@ -81,7 +84,7 @@ def test_noise_average_for_erf_matches_bivariate_normal_cdf():
     for mu in mean:
         s = 1 + 2 * np.diag(cov)
         x = math.sqrt(2) * mu / np.sqrt(s)
-        D += 2 / math.sqrt(math.pi) * np.exp(-mu**2 / s) / np.sqrt(s)
+        D += 2 / math.sqrt(math.pi) * np.exp(-(mu**2) / s) / np.sqrt(s)
         for k in range(5):
             for l in range(5):
                 rho = 2 * cov[k, l] / math.sqrt(s[k] * s[l])

@@ -1,5 +1,6 @@
 """RF score on images: standardisation, train/test errors, the time-dependent score and
 the reverse-SDE sampler (on Gaussian data, where the target law is known)."""
+
 import math
 
 import numpy as np
@@ -141,14 +142,42 @@ def test_command_line_on_a_small_image_set(tmp_path):
     rng = np.random.default_rng(0)
     imgs = rng.integers(0, 256, (60, 28, 28), dtype=np.uint8)
     labels = np.arange(60) % 10
-    write_prepared(ImageDataset("mnist", "test", imgs[:40], labels[:40], imgs[40:], labels[40:]), tmp_path / "d.npz", tmp_path / "m.json")
+    write_prepared(
+        ImageDataset("mnist", "test", imgs[:40], labels[:40], imgs[40:], labels[40:]),
+        tmp_path / "d.npz",
+        tmp_path / "m.json",
+    )
     cfg = {
-        "activation": "relu", "lambda": 1e-3, "seeds": 1,
+        "activation": "relu",
+        "lambda": 1e-3,
+        "seeds": 1,
         "learning_curves": {"t": 0.1, "n": [20], "m": [1, "inf"], "p_over_n": [0.5, 2], "n_test": 20},
-        "generation": {"n": 20, "resolution": 14, "m": ["inf"], "p_over_n": [2], "times": {"min": 0.01, "max": 2.0, "num": 4},
-                       "samples": 10, "max_step": 0.05, "rel_step": 0.2, "grid": 4, "baseline": 1.0},
+        "generation": {
+            "n": 20,
+            "resolution": 14,
+            "m": ["inf"],
+            "p_over_n": [2],
+            "times": {"min": 0.01, "max": 2.0, "num": 4},
+            "samples": 10,
+            "max_step": 0.05,
+            "rel_step": 0.2,
+            "grid": 4,
+            "baseline": 1.0,
+        },
     }
-    common = ["mnist", "--config", json.dumps(cfg), "--data", str(tmp_path / "d.npz"), "--manifest", str(tmp_path / "m.json"), "--seed", "3", "--device", "cpu"]
+    common = [
+        "mnist",
+        "--config",
+        json.dumps(cfg),
+        "--data",
+        str(tmp_path / "d.npz"),
+        "--manifest",
+        str(tmp_path / "m.json"),
+        "--seed",
+        "3",
+        "--device",
+        "cpu",
+    ]
     main(["learning-curves", *common, "--out", str(tmp_path / "lc.parquet")])
     lc = pd.read_parquet(tmp_path / "lc.parquet")
     assert len(lc) == 4 and set(lc.m) == {"1", "inf"} and (lc.E_test > 0).all()

@@ -1,6 +1,7 @@
 """RF-DSM learning-curve theory: constants, closed-form limits, implicit derivatives
 against finite differences, the m → ∞ limit, the solver over the phase diagram,
 and the qualitative facts of docs/rf-dsm-theory.md §8."""
+
 import math
 
 import numpy as np

@@ -1,6 +1,7 @@
 """The training loop: the loss falls on a tiny set, a run killed with SIGKILL resumes from its
 checkpoint to the same weights as an uninterrupted run, stale checkpoints are not resumed, the
 evaluation loss of the exact ε-predictor is the irreducible error."""
+
 import math
 import os
 import signal
@@ -15,7 +16,9 @@ from memgen.diffusion import LinearSchedule
 from memgen.training import TrainingConfig, build_unet, mean_eps_loss, train_ddpm
 from memgen.unet import UNetConfig
 
-TINY = UNetConfig(image_size=8, base_channels=16, channel_mults=(1, 2), num_res_blocks=1, attention_levels=1, groups=8, heads=2)
+TINY = UNetConfig(
+    image_size=8, base_channels=16, channel_mults=(1, 2), num_res_blocks=1, attention_levels=1, groups=8, heads=2
+)
 
 # A training run in a fresh process: tiny U-Net, 16 images; writes the final weights to argv[2].
 SCRIPT = """
@@ -35,7 +38,14 @@ torch.save(model.state_dict(), sys.argv[2])
 
 def _run(args, **kw):
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    return subprocess.Popen([sys.executable, "-c", SCRIPT, *map(str, args)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, *map(str, args)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kw,
+    )
 
 
 def _images(n, seed=0):
@@ -45,7 +55,15 @@ def _images(n, seed=0):
 def test_loss_decreases_on_a_tiny_set():
     torch.manual_seed(0)
     model = build_unet(TINY, 1, "test", 0)
-    res = train_ddpm(model, _images(16), TrainingConfig(batch_size=8, lr=2e-3, steps=150, m=1, diffusion_steps=10), 1, "test", 0, progress=False)
+    res = train_ddpm(
+        model,
+        _images(16),
+        TrainingConfig(batch_size=8, lr=2e-3, steps=150, m=1, diffusion_steps=10),
+        1,
+        "test",
+        0,
+        progress=False,
+    )
     first, last = res.losses[:20].mean(), res.losses[-20:].mean()
     print(f"loss: first 20 steps {first:.3f}, last 20 steps {last:.3f}")
     assert res.steps == 150 and res.resumed_from == 0
@@ -88,12 +106,39 @@ def test_sigkill_mid_run_then_rerun_gives_the_uninterrupted_weights(tmp_path):
 def test_a_checkpoint_of_another_configuration_is_not_resumed(tmp_path, capsys):
     ckpt = tmp_path / "c.ckpt"
     images = _images(8)
-    train_ddpm(build_unet(TINY, 2, "test", 0), images, TrainingConfig(batch_size=4, steps=6, m=2, checkpoint_every=2), 2, "test", 0, checkpoint=ckpt, progress=False)
+    train_ddpm(
+        build_unet(TINY, 2, "test", 0),
+        images,
+        TrainingConfig(batch_size=4, steps=6, m=2, checkpoint_every=2),
+        2,
+        "test",
+        0,
+        checkpoint=ckpt,
+        progress=False,
+    )
     fresh = build_unet(TINY, 2, "test", 0)
-    res = train_ddpm(fresh, images, TrainingConfig(batch_size=4, steps=6, m=5, checkpoint_every=2), 2, "test", 0, checkpoint=ckpt, progress=False)
+    res = train_ddpm(
+        fresh,
+        images,
+        TrainingConfig(batch_size=4, steps=6, m=5, checkpoint_every=2),
+        2,
+        "test",
+        0,
+        checkpoint=ckpt,
+        progress=False,
+    )
     assert res.resumed_from == 0 and "another configuration" in capsys.readouterr().out
     ckpt.write_bytes(b"not a checkpoint")
-    res = train_ddpm(build_unet(TINY, 2, "test", 0), images, TrainingConfig(batch_size=4, steps=6, m=5), 2, "test", 0, checkpoint=ckpt, progress=False)
+    res = train_ddpm(
+        build_unet(TINY, 2, "test", 0),
+        images,
+        TrainingConfig(batch_size=4, steps=6, m=5),
+        2,
+        "test",
+        0,
+        checkpoint=ckpt,
+        progress=False,
+    )
     assert res.resumed_from == 0 and "unreadable" in capsys.readouterr().out
 
 
@@ -114,5 +159,7 @@ def test_mean_eps_loss_of_the_exact_predictor_is_the_irreducible_error():
         return (1 - a).sqrt() * (x - a.sqrt() * mu) / (a * s * s + 1 - a)
 
     x0 = mu + s * torch.randn(20_000, 1, 2, 2, generator=torch.Generator().manual_seed(4))
-    loss = mean_eps_loss(oracle, x0, math.inf, TrainingConfig(batch_size=5000, diffusion_steps=10), 0, "test", repeats=2)
+    loss = mean_eps_loss(
+        oracle, x0, math.inf, TrainingConfig(batch_size=5000, diffusion_steps=10), 0, "test", repeats=2
+    )
     assert loss == pytest.approx(float(torch.mean(ab * s * s / (ab * s * s + 1 - ab))), rel=0.03)

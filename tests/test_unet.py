@@ -1,4 +1,5 @@
 """U-Net: shapes, parameter counts, where attention sits, the time embedding."""
+
 import math
 
 import pytest
@@ -6,8 +7,24 @@ import torch
 
 from memgen.unet import SelfAttention, UNet, UNetConfig, count_parameters, sinusoidal_embedding
 
-PAPER_B = UNetConfig(image_size=16, in_channels=1, base_channels=88, channel_mults=(1, 2, 2), num_res_blocks=2, attention_levels=2, groups=8)
-MNIST = UNetConfig(image_size=28, in_channels=1, base_channels=64, channel_mults=(1, 2, 2), num_res_blocks=2, attention_levels=2, groups=16)
+PAPER_B = UNetConfig(
+    image_size=16,
+    in_channels=1,
+    base_channels=88,
+    channel_mults=(1, 2, 2),
+    num_res_blocks=2,
+    attention_levels=2,
+    groups=8,
+)
+MNIST = UNetConfig(
+    image_size=28,
+    in_channels=1,
+    base_channels=64,
+    channel_mults=(1, 2, 2),
+    num_res_blocks=2,
+    attention_levels=2,
+    groups=16,
+)
 
 
 def test_paper_b_configuration_has_12_9_million_parameters():
@@ -22,7 +39,11 @@ def test_output_shape_and_attention_at_the_two_coarsest_resolutions(cfg):
     model = UNet(cfg).float()
     print(f"{cfg.image_size}x{cfg.image_size}: {count_parameters(model):,} parameters")
     sizes = set()
-    hooks = [m.register_forward_hook(lambda mod, inp, out: sizes.add(inp[0].shape[-1])) for m in model.modules() if isinstance(m, SelfAttention)]
+    hooks = [
+        m.register_forward_hook(lambda mod, inp, out: sizes.add(inp[0].shape[-1]))
+        for m in model.modules()
+        if isinstance(m, SelfAttention)
+    ]
     x = torch.randn(3, cfg.in_channels, cfg.image_size, cfg.image_size, dtype=torch.float32)
     out = model(x, torch.tensor([0, 4, 9]))
     for h in hooks:

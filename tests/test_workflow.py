@@ -1,4 +1,5 @@
 """Snakemake end to end: lint, paper-scale dry run, the quick preset, rerun semantics."""
+
 import json
 import re
 import subprocess
@@ -21,11 +22,21 @@ from workflow_utils import copy_repo, planned_jobs, snakemake, write_yaml
 pytestmark = pytest.mark.workflow
 QUICK = ("--configfile", "presets/quick.yaml")
 FIGURES = [
-    "ldm_hellinger", "ldm_transition", "kde_width",
-    "rf_learning_curves", "rf_vs_psin", "rf_phase_diagram", "rf_role_of_m",
-    "rf_images_learning_curves", "rf_images_memorization", "rf_images_samples",
-    "unet_gaussian_transition", "unet_memorization_m", "unet_samples",
-    "bridge_transition", "bridge_phase",
+    "ldm_hellinger",
+    "ldm_transition",
+    "kde_width",
+    "rf_learning_curves",
+    "rf_vs_psin",
+    "rf_phase_diagram",
+    "rf_role_of_m",
+    "rf_images_learning_curves",
+    "rf_images_memorization",
+    "rf_images_samples",
+    "unet_gaussian_transition",
+    "unet_memorization_m",
+    "unet_samples",
+    "bridge_transition",
+    "bridge_phase",
 ]
 RF_EXPERIMENTS = ["learning_curves", "vs_psi_n", "phase_diagram", "role_of_m"]
 DEBIAN_FASHION = DEBIAN_FASHION_MNIST
@@ -71,7 +82,9 @@ def test_paper_scale_dry_run_plans_every_figure(tmp_path):
     assert jobs["unet_gaussian_summary"] == 1 and jobs["unet_memorization_summary"] == 1 and jobs["figure_unet"] == 3
     # bridge: 7 x 3 x 3 transition points and 6 x 6 x 2 phase points, 6 per job
     assert jobs["bridge_simulation_block"] == 11 + 12 and jobs["bridge_summary"] == 2 and jobs["figure_bridge"] == 2
-    cfg = validate_config(yaml.safe_load((work / "config.yaml").read_text()), work / "workflow/schemas/config.schema.yaml")
+    cfg = validate_config(
+        yaml.safe_load((work / "config.yaml").read_text()), work / "workflow/schemas/config.schema.yaml"
+    )
     shared = {k: cfg["rf"][k] for k in ("activation", "lambda", "d", "seeds", "points_per_job")}
     blocks = sum(n_simulation_blocks(e, {**shared, "experiment": cfg["rf"][e]}) for e in RF_EXPERIMENTS)
     assert jobs["rf_simulation_block"] == blocks == 24 + 8 + 3 + 2
@@ -87,7 +100,12 @@ def test_slurm_profile_groups_the_small_jobs(tmp_path):
     groups = re.findall(r"Group job (\w+)", out)
     assert len(groups) == 11 and set(groups) == {"bridge", "data", "ldm", "rf_simulation", "rf_theory"}
     singles = [r for r in re.findall(r"^rule (\w+):", out, re.M) if r != "figures_all"]  # not indented: outside a group
-    assert len(singles) == 93 and not {"ldm_hellinger_block", "rf_simulation_block", "rf_theory", "bridge_simulation_block"} & set(singles)
+    assert len(singles) == 93 and not {
+        "ldm_hellinger_block",
+        "rf_simulation_block",
+        "rf_theory",
+        "bridge_simulation_block",
+    } & set(singles)
 
 
 def test_quick_preset_builds_all_figures(quick_run):
@@ -128,7 +146,9 @@ def test_make_figures_builds_what_it_can_without_a_data_set(tmp_path):
     assert summary.startswith("figures built: 1 of 2\n  kde_width\nfigures not built:\n  rf_images_samples: ")
     assert "no source could provide fashion_mnist" in summary
     assert "to fix:\n  sudo apt-get install dataset-fashion-mnist" in summary
-    assert not (work / "results/data/fashion_mnist").exists() or not any((work / "results/data/fashion_mnist").iterdir())
+    assert not (work / "results/data/fashion_mnist").exists() or not any(
+        (work / "results/data/fashion_mnist").iterdir()
+    )
 
 
 def test_quick_tables_and_provenance(quick_run):
@@ -237,7 +257,9 @@ def test_report_holds_the_figures(quick_run):
 
 def test_rerun_semantics(quick_run):
     work = quick_run
-    dry = lambda: planned_jobs((p := snakemake(work, "figures/all", "-n", "--cores", "2", *QUICK_RUN_ARGS)).stdout + p.stderr)
+    dry = lambda: planned_jobs(
+        (p := snakemake(work, "figures/all", "-n", "--cores", "2", *QUICK_RUN_ARGS)).stdout + p.stderr
+    )
     assert dry() == {}
     # touching without changing: nothing reruns
     for f in ("src/memgen/linear.py", "notebooks/ldm_transition.ipynb"):

@@ -1,4 +1,5 @@
 """Helpers to run Snakemake on a private copy of the repository."""
+
 from __future__ import annotations
 
 import os
@@ -12,7 +13,9 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-IGNORE = shutil.ignore_patterns(".venv", ".git", "results", "figures", "logs", ".snakemake", "__pycache__", "*.egg-info", ".pytest_cache", "bench")
+IGNORE = shutil.ignore_patterns(
+    ".venv", ".git", "results", "figures", "logs", ".snakemake", "__pycache__", "*.egg-info", ".pytest_cache", "bench"
+)
 
 
 def copy_repo(dest: Path) -> Path:

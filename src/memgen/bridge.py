@@ -22,6 +22,7 @@ Command line (one Snakemake job = one block of points, every seed):
 KIND is ``transition`` (ψ_n grid × ψ_p list × m list) or ``phase`` ((ψ_n, ψ_p) grid × m list).
 X, W and the original set derive from (seed, d, n, p, seed index): common random numbers across m.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,12 +69,21 @@ def full_dimensional_metric(train, original, generated, sigma: float = 1.0) -> d
 
     d = train.shape[1]
     e_t, e_o, e_g = (float(kernel_width_large_d(sigma, d, len(s))) for s in (train, original, generated))
-    self_t, self_o, self_g = log_self_overlap(train, e_t), log_self_overlap(original, e_o), log_self_overlap(generated, e_g)
+    self_t, self_o, self_g = (
+        log_self_overlap(train, e_t),
+        log_self_overlap(original, e_o),
+        log_self_overlap(generated, e_g),
+    )
     cross_t, cross_o = log_cross_overlap(train, e_t, generated, e_g), log_cross_overlap(original, e_o, generated, e_g)
     e_tg = signed_log_sum([self_t, self_g, LOG_2 + cross_t], [1, 1, -1])
     e_og = signed_log_sum([self_o, self_g, LOG_2 + cross_o], [1, 1, -1])
     delta = transition_delta(self_t, cross_t, self_o, cross_o)
-    return {"log_e_tg": e_tg.log_abs, "log_e_og": e_og.log_abs, "delta_sign": float(delta.sign), "log_abs_delta": delta.log_abs}
+    return {
+        "log_e_tg": e_tg.log_abs,
+        "log_e_og": e_og.log_abs,
+        "delta_sign": float(delta.sign),
+        "log_abs_delta": delta.log_abs,
+    }
 
 
 def simulate_point(psi_n: float, psi_p: float, m: str, s: int, cfg: dict, seed: int) -> dict:
@@ -102,23 +112,41 @@ def simulate_point(psi_n: float, psi_p: float, m: str, s: int, cfg: dict, seed: 
     nn = nearest_neighbours(gen, X)
     cov = torch.cov(gen.T)
     return {
-        "d": d, "n": n, "p": p, "psi_n": psi_n, "psi_p": psi_p, "m": m, "seed": s, **full,
-        "e_tg_coord": per.e_tg, "e_og_coord": per.e_og, "delta_coord": per.delta, "delta_sign_coord": float(np.sign(per.delta)),
-        "memorized_fraction": float(nn.memorized().double().mean()), "ratio_median": float(nn.ratio.median()),
-        "mean_error": float(gen.mean(0).norm()), "cov_error": float((cov - torch.eye(d, dtype=cov.dtype)).norm() / math.sqrt(d)),
+        "d": d,
+        "n": n,
+        "p": p,
+        "psi_n": psi_n,
+        "psi_p": psi_p,
+        "m": m,
+        "seed": s,
+        **full,
+        "e_tg_coord": per.e_tg,
+        "e_og_coord": per.e_og,
+        "delta_coord": per.delta,
+        "delta_sign_coord": float(np.sign(per.delta)),
+        "memorized_fraction": float(nn.memorized().double().mean()),
+        "ratio_median": float(nn.ratio.median()),
+        "mean_error": float(gen.mean(0).norm()),
+        "cov_error": float((cov - torch.eye(d, dtype=cov.dtype)).norm() / math.sqrt(d)),
     }
 
 
 def simulate_block(kind: str, cfg: dict, block: int, seed: int) -> pd.DataFrame:
-    rows = [simulate_point(a, b, m, s, cfg, seed) for a, b, m in block_points(kind, cfg, block) for s in range(cfg["seeds"])]
+    rows = [
+        simulate_point(a, b, m, s, cfg, seed) for a, b, m in block_points(kind, cfg, block) for s in range(cfg["seeds"])
+    ]
     return pd.DataFrame(rows).assign(experiment=kind)
 
 
 def theory_gap(psi_n, psi_p, m_labels, cfg: dict) -> pd.DataFrame:
     """The d → ∞ theory at time ``theory_t``: E_train, E_test and the gap E_test − E_train."""
     m = np.array([parse_m(x) for x in m_labels], dtype=float)
-    lc = learning_curves(np.asarray(psi_p, float), np.asarray(psi_n, float), m, cfg["theory_t"], cfg["lambda"], cfg["activation"])
-    return pd.DataFrame({"theory_E_train": lc.E_train, "theory_E_test": lc.E_test, "theory_gap": lc.E_test - lc.E_train})
+    lc = learning_curves(
+        np.asarray(psi_p, float), np.asarray(psi_n, float), m, cfg["theory_t"], cfg["lambda"], cfg["activation"]
+    )
+    return pd.DataFrame(
+        {"theory_E_train": lc.E_train, "theory_E_test": lc.E_test, "theory_gap": lc.E_test - lc.E_train}
+    )
 
 
 def summarise(df: pd.DataFrame, cfg: dict) -> pd.DataFrame:
@@ -129,9 +157,20 @@ def summarise(df: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     rows = []
     for (psi_n, psi_p, m), grp in df.groupby(["psi_n", "psi_p", "m"]):
         full, coord = probability_positive(grp.delta_sign), probability_positive(grp.delta_sign_coord)
-        row = {"psi_n": psi_n, "psi_p": psi_p, "m": m, "n": int(grp.n.iloc[0]), "p": int(grp.p.iloc[0]), "seeds": len(grp),
-               "p_positive": full.p, "ci_low": full.low, "ci_high": full.high,
-               "p_positive_coord": coord.p, "ci_low_coord": coord.low, "ci_high_coord": coord.high}
+        row = {
+            "psi_n": psi_n,
+            "psi_p": psi_p,
+            "m": m,
+            "n": int(grp.n.iloc[0]),
+            "p": int(grp.p.iloc[0]),
+            "seeds": len(grp),
+            "p_positive": full.p,
+            "ci_low": full.low,
+            "ci_high": full.high,
+            "p_positive_coord": coord.p,
+            "ci_low_coord": coord.low,
+            "ci_high_coord": coord.high,
+        }
         for col in ("memorized_fraction", "mean_error", "cov_error", "log_e_tg", "log_e_og"):
             row[f"{col}_mean"] = grp[col].mean()
             row[f"{col}_std"] = grp[col].std(ddof=1) if len(grp) > 1 else 0.0

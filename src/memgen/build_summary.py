@@ -10,6 +10,7 @@ traced back through the pending jobs to the jobs that block it (pending jobs tha
 wait on no other pending job), and each blocking job is explained from its log.
 A data-preparation job that found no source names the data set and the remedy.
 """
+
 from __future__ import annotations
 
 import argparse

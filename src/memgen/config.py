@@ -3,6 +3,7 @@
 Fills schema defaults, then reports every violation with the dotted key it concerns
 (e.g. ``ldm.transition.sweeps.0.n_min``), before any job runs.
 """
+
 from __future__ import annotations
 
 import copy
@@ -93,7 +94,9 @@ def _semantic_errors(config: dict) -> list[str]:
     for section in ("hellinger", "transition"):
         for i, sweep in enumerate(ldm.get(section, {}).get("sweeps", [])):
             if isinstance(sweep, dict) and sweep.get("n_max", 0) < sweep.get("n_min", 0):
-                out.append(f"config key 'ldm.{section}.sweeps.{i}.n_max': {sweep['n_max']} is smaller than n_min = {sweep['n_min']}")
+                out.append(
+                    f"config key 'ldm.{section}.sweeps.{i}.n_max': {sweep['n_max']} is smaller than n_min = {sweep['n_min']}"
+                )
     for key in _LOG_GRIDS:
         grid = _lookup(config, key)
         if isinstance(grid, dict) and grid.get("max", 1) <= grid.get("min", 0):

@@ -16,6 +16,7 @@ Command line (one Snakemake job per dataset):
 writes the uint8 arrays (train/test images 28×28 and labels) and a manifest (source,
 counts per split and class, sha256 of every array), each via a temporary file and a rename.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,7 +48,14 @@ IDX_FILES = {
     "test_images": "t10k-images-idx3-ubyte",
     "test_labels": "t10k-labels-idx1-ubyte",
 }
-_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+_IDX_DTYPES = {
+    0x08: np.uint8,
+    0x09: np.int8,
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
 _TORCHVISION_CLASS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
 
 
@@ -80,7 +88,9 @@ def _read_bytes(path: Path) -> bytes:
                 return fh.read()
         return path.read_bytes()
     except (EOFError, gzip.BadGzipFile, OSError, ValueError) as exc:
-        raise DatasetError(f"{path}: unreadable or truncated ({exc}); delete it and rerun, or replace it with an intact copy") from exc
+        raise DatasetError(
+            f"{path}: unreadable or truncated ({exc}); delete it and rerun, or replace it with an intact copy"
+        ) from exc
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -99,7 +109,9 @@ def read_idx(path: str | Path) -> np.ndarray:
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
     expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if len(raw) != expected:
-        raise DatasetError(f"{path}: {len(raw)} bytes but the header {shape} needs {expected} (truncated or corrupted); {remedy}")
+        raise DatasetError(
+            f"{path}: {len(raw)} bytes but the header {shape} needs {expected} (truncated or corrupted); {remedy}"
+        )
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
 
 
@@ -130,7 +142,11 @@ def load_idx_folder(folder: str | Path, name: str, source: str = "idx_folder") -
         imgs, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         if imgs.ndim != 3 or labels.ndim != 1 or len(imgs) != len(labels):
             raise DatasetError(f"{folder}: {split} images {imgs.shape} and labels {labels.shape} do not match")
-    return ImageDataset(name, source, **{k: (v.astype(np.int64) if k.endswith("labels") else v.astype(np.uint8)) for k, v in arrays.items()})
+    return ImageDataset(
+        name,
+        source,
+        **{k: (v.astype(np.int64) if k.endswith("labels") else v.astype(np.uint8)) for k, v in arrays.items()},
+    )
 
 
 # --------------------------------------------------------------------------- sources
@@ -214,7 +230,13 @@ def acquire_dataset(name: str, cfg: dict, seed: int) -> ImageDataset:
             log.info("%s: source %s unavailable: %s", name, source, exc)
             failures.append(f"  {source}: {exc}")
             continue
-        log.info("%s: using source %s (%d train, %d test images)", name, source, len(data.train_labels), len(data.test_labels))
+        log.info(
+            "%s: using source %s (%d train, %d test images)",
+            name,
+            source,
+            len(data.train_labels),
+            len(data.test_labels),
+        )
         return data
     raise DatasetError(f"no source could provide {name}:\n" + "\n".join(failures) + "\n" + remedies(name))
 
@@ -247,7 +269,10 @@ def manifest(data: ImageDataset) -> dict:
     for split in ("train", "test"):
         labels = getattr(data, f"{split}_labels")
         classes, counts = np.unique(labels, return_counts=True)
-        out["splits"][split] = {"count": int(len(labels)), "per_class": {str(int(c)): int(k) for c, k in zip(classes, counts)}}
+        out["splits"][split] = {
+            "count": int(len(labels)),
+            "per_class": {str(int(c)): int(k) for c, k in zip(classes, counts)},
+        }
     for key, arr in data.arrays().items():
         out["sha256"][key] = array_sha256(arr)
     return out
@@ -275,7 +300,9 @@ def load_prepared(path: str | Path, manifest_path: str | Path | None = None) -> 
         name, source = man["dataset"], man["source"]
         for key, arr in arrays.items():
             if array_sha256(arr) != man["sha256"][key]:
-                raise DatasetError(f"{path}: array {key} does not match the sha256 in {manifest_path}; delete both and rerun the data stage")
+                raise DatasetError(
+                    f"{path}: array {key} does not match the sha256 in {manifest_path}; delete both and rerun the data stage"
+                )
     return ImageDataset(name, source, **arrays)
 
 
@@ -284,7 +311,9 @@ def take_images(data: ImageDataset, n: int, key: str = "n", split: str = "train"
     have = len(getattr(data, f"{split}_labels"))
     if n > have:
         what = "training" if split == "train" else "test"
-        raise DatasetError(f"{key} = {n} {what} images requested but {data.name} from source {data.source!r} holds only {have}")
+        raise DatasetError(
+            f"{key} = {n} {what} images requested but {data.name} from source {data.source!r} holds only {have}"
+        )
     return getattr(data, f"{split}_images")[:n]
 
 
@@ -301,7 +330,9 @@ def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     start = time.perf_counter()
     data = acquire_dataset(args.name, args.config, args.seed)
-    man = write_prepared(data, args.out, args.manifest, {"seed": args.seed, "wall_time_s": round(time.perf_counter() - start, 3)})
+    man = write_prepared(
+        data, args.out, args.manifest, {"seed": args.seed, "wall_time_s": round(time.perf_counter() - start, 3)}
+    )
     log.info("wrote %s and %s (source %s)", args.out, args.manifest, man["source"])
 
 

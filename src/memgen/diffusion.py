@@ -6,6 +6,7 @@ The linear schedule of Ho et al. (β from 1e-4 to 0.02 over 1000 steps) is resca
 T steps as in Nichol & Dhariwal: β from (1000/T)·1e-4 to min((1000/T)·0.02, 0.999), so
 that x_{T−1} is close to N(0, I) for any T (Paper B uses T = 10).
 """
+
 from __future__ import annotations
 
 import math
@@ -56,7 +57,9 @@ class NoiseBank:
         return self.bank[indices.to(self.device), pick]
 
 
-def eps_loss(model, x0: torch.Tensor, indices: torch.Tensor, bank: NoiseBank, schedule: LinearSchedule, g: torch.Generator) -> torch.Tensor:
+def eps_loss(
+    model, x0: torch.Tensor, indices: torch.Tensor, bank: NoiseBank, schedule: LinearSchedule, g: torch.Generator
+) -> torch.Tensor:
     """Mean squared error ‖ε̂(x_t, t) − ε‖² with a fresh uniform t and the image's bank noise ε."""
     t = torch.randint(0, schedule.steps, (len(x0),), generator=g, device=x0.device)
     eps = bank.draw(indices, g).to(x0.dtype)
@@ -75,7 +78,15 @@ def _predict(model, x: torch.Tensor, t: int, ab: torch.Tensor, clip: float | Non
 
 
 @torch.no_grad()
-def ddpm_sample(model, schedule: LinearSchedule, shape, g: torch.Generator, device="cpu", dtype=torch.float32, clip: float | None = None) -> torch.Tensor:
+def ddpm_sample(
+    model,
+    schedule: LinearSchedule,
+    shape,
+    g: torch.Generator,
+    device="cpu",
+    dtype=torch.float32,
+    clip: float | None = None,
+) -> torch.Tensor:
     """Ancestral sampling with the posterior q(x_{t−1} | x_t, x̂_0): mean
     √ᾱ_{t−1} β_t/(1−ᾱ_t) x̂_0 + √(1−β_t)(1−ᾱ_{t−1})/(1−ᾱ_t) x_t, variance β̃_t = β_t (1−ᾱ_{t−1})/(1−ᾱ_t);
     with ``clip`` the predicted x̂_0 is clipped to [−clip, clip]."""
@@ -84,7 +95,9 @@ def ddpm_sample(model, schedule: LinearSchedule, shape, g: torch.Generator, devi
     x = torch.randn(*shape, generator=g, device=device, dtype=dtype)
     for t in range(schedule.steps - 1, -1, -1):
         _, x0, ab_prev = _predict(model, x, t, ab, clip)
-        mean = (ab_prev.sqrt() * betas[t] / (1 - ab[t])) * x0 + ((1 - betas[t]).sqrt() * (1 - ab_prev) / (1 - ab[t])) * x.double()
+        mean = (ab_prev.sqrt() * betas[t] / (1 - ab[t])) * x0 + (
+            (1 - betas[t]).sqrt() * (1 - ab_prev) / (1 - ab[t])
+        ) * x.double()
         if t > 0:
             var = betas[t] * (1 - ab_prev) / (1 - ab[t])
             mean = mean + var.sqrt() * torch.randn(*shape, generator=g, device=device, dtype=torch.float64)
@@ -93,7 +106,16 @@ def ddpm_sample(model, schedule: LinearSchedule, shape, g: torch.Generator, devi
 
 
 @torch.no_grad()
-def ddim_sample(model, schedule: LinearSchedule, shape, g: torch.Generator, device="cpu", dtype=torch.float32, eta: float = 0.0, clip: float | None = None) -> torch.Tensor:
+def ddim_sample(
+    model,
+    schedule: LinearSchedule,
+    shape,
+    g: torch.Generator,
+    device="cpu",
+    dtype=torch.float32,
+    eta: float = 0.0,
+    clip: float | None = None,
+) -> torch.Tensor:
     """DDIM (Song et al.): x_{t−1} = √ᾱ_{t−1} x̂_0 + √(1−ᾱ_{t−1}−σ_t²) ε̂ + σ_t z,
     σ_t = η √((1−ᾱ_{t−1})/(1−ᾱ_t)) √(1−ᾱ_t/ᾱ_{t−1}); η = 0 is deterministic given x_T."""
     ab = schedule.alpha_bars().to(device)

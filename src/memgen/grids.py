@@ -3,6 +3,7 @@
 m, the number of noise samples per data point, is an integer >= 1 or infinity; tables hold it as a
 label ('1', '10', 'inf') so that results never contain Inf.
 """
+
 from __future__ import annotations
 
 import argparse

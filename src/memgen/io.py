@@ -1,4 +1,5 @@
 """Tidy result tables (parquet) with JSON provenance sidecars, written atomically."""
+
 from __future__ import annotations
 
 import io
@@ -29,7 +30,13 @@ def git_commit(start: str | Path = ".") -> str:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=start, capture_output=True, text=True, timeout=10)
         if head.returncode != 0:
             return "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=start, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=start,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -99,7 +106,9 @@ def write_table(df: pd.DataFrame, path: str | Path, meta: dict) -> None:
     path = Path(path)
     check_finite(df, str(path))
     atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
-    atomic_write(sidecar_path(path), lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2, sort_keys=True, default=str)))
+    atomic_write(
+        sidecar_path(path), lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
+    )
 
 
 def read_tables(paths) -> pd.DataFrame:

@@ -8,6 +8,7 @@ so it is computed exactly; every sum is taken in log space (log-sum-exp), and
 differences of terms are combined with signs in log space (``signed_logsumexp``),
 so that nothing underflows even in d = 100 (``docs/transition-metric.md`` §3).
 """
+
 from __future__ import annotations
 
 import math
@@ -91,7 +92,9 @@ def log_self_overlap(points: torch.Tensor, eps: float, block: int = DEFAULT_BLOC
     return -0.5 * d * math.log(4.0 * math.pi * eps * eps) - 2.0 * math.log(n) + log_pairs
 
 
-def log_cross_overlap(a: torch.Tensor, eps_a: float, b: torch.Tensor, eps_b: float, block: int = DEFAULT_BLOCK) -> float:
+def log_cross_overlap(
+    a: torch.Tensor, eps_a: float, b: torch.Tensor, eps_b: float, block: int = DEFAULT_BLOCK
+) -> float:
     """log int rho_a rho_b = log (1/(n_a n_b)) sum_{i,j} N(a_i | b_j, (eps_a^2 + eps_b^2) I)."""
     a, b = _centre(a, b)
     (na, d), nb = a.shape, b.shape[0]
@@ -134,11 +137,17 @@ def kde_l2_distance(a: torch.Tensor, eps_a: float, b: torch.Tensor, eps_b: float
 
 def kde_gaussian_l2_distance(points: torch.Tensor, eps: float, mean: torch.Tensor, cov: torch.Tensor) -> SignedLog:
     """int (rho - N(mean, cov))^2 for a positive-definite cov, in log space."""
-    terms = [log_self_overlap(points, eps), log_gaussian_self_overlap(cov), LOG_2 + log_kde_gaussian_overlap(points, eps, mean, cov)]
+    terms = [
+        log_self_overlap(points, eps),
+        log_gaussian_self_overlap(cov),
+        LOG_2 + log_kde_gaussian_overlap(points, eps, mean, cov),
+    ]
     return signed_log_sum(terms, [1, 1, -1])
 
 
-def transition_delta(log_self_train: float, log_cross_train: float, log_self_orig: float, log_cross_orig: float) -> SignedLog:
+def transition_delta(
+    log_self_train: float, log_cross_train: float, log_self_orig: float, log_cross_orig: float
+) -> SignedLog:
     """Delta = E_TG - E_OG (eqs. 19-21); the int rho_G^2 terms cancel:
 
     Delta = int rho_T^2 - 2 int rho_T rho_G - int rho_O^2 + 2 int rho_O rho_G.
@@ -238,7 +247,9 @@ def per_coordinate_self_overlap(points: torch.Tensor, eps: float) -> torch.Tenso
     return (n + 2.0 * pairs) / (n * n * 2.0 * eps * math.sqrt(math.pi))
 
 
-def per_coordinate_cross_overlap(a: torch.Tensor, eps_a: float, b: torch.Tensor, eps_b: float, chunk: int = 1 << 24) -> torch.Tensor:
+def per_coordinate_cross_overlap(
+    a: torch.Tensor, eps_a: float, b: torch.Tensor, eps_b: float, chunk: int = 1 << 24
+) -> torch.Tensor:
     """int rho_{a,i} rho_{b,i} = (1/(n_a n_b)) sum_{k,l} N(a_k^i | b_l^i, eps_a^2 + eps_b^2) for every
     coordinate i (dense; meant for one small set, e.g. the generated images). Shape (d,), float64."""
     a, b = a.to(torch.float64), b.to(torch.float64)
@@ -265,11 +276,17 @@ class PixelTransition:
 
 def per_coordinate_l2_distance(a: torch.Tensor, eps_a: float, b: torch.Tensor, eps_b: float) -> float:
     """sum_i int (rho_{a,i} - rho_{b,i})^2 = sum_i [int rho_{a,i}^2 + int rho_{b,i}^2 - 2 int rho_{a,i} rho_{b,i}] (eq. 23)."""
-    per = per_coordinate_self_overlap(a, eps_a) + per_coordinate_self_overlap(b, eps_b) - 2.0 * per_coordinate_cross_overlap(a, eps_a, b, eps_b)
+    per = (
+        per_coordinate_self_overlap(a, eps_a)
+        + per_coordinate_self_overlap(b, eps_b)
+        - 2.0 * per_coordinate_cross_overlap(a, eps_a, b, eps_b)
+    )
     return float(per.sum())
 
 
-def pixel_transition(train: torch.Tensor, original: torch.Tensor, generated: torch.Tensor, sigma: float) -> PixelTransition:
+def pixel_transition(
+    train: torch.Tensor, original: torch.Tensor, generated: torch.Tensor, sigma: float
+) -> PixelTransition:
     """E_TG and E_OG of eq. 23 with each set's width eps = sigma / (its size) (eq. 24); rows are
     flattened images in data units (the pixel law N(mu, sigma^2))."""
     widths = [pixel_kernel_width(sigma, len(s)) for s in (train, original, generated)]

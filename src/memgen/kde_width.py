@@ -6,6 +6,7 @@ sqrt(2 t_M) (eqs. 9-10), the AMISE optimum (eq. 11) and sigma n^{-1/d}.
 
     python -m memgen.kde_width --config JSON --curves C.parquet --optima O.parquet
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,11 +30,18 @@ def optimal_kernel_width(n: int, d: int, sigma: float = 1.0) -> tuple[float, flo
     values = log_kde_mise_ratio(np.exp(log_eps), n, d, sigma)
     i = int(np.argmin(values))
     lo, hi = log_eps[max(i - 1, 0)], log_eps[min(i + 1, len(log_eps) - 1)]
-    res = minimize_scalar(lambda le: float(log_kde_mise_ratio(np.exp(le), n, d, sigma)), bounds=(lo, hi), method="bounded", options={"xatol": 1e-10})
+    res = minimize_scalar(
+        lambda le: float(log_kde_mise_ratio(np.exp(le), n, d, sigma)),
+        bounds=(lo, hi),
+        method="bounded",
+        options={"xatol": 1e-10},
+    )
     return float(np.exp(res.x)), float(res.fun)
 
 
-def kernel_width_tables(dims, n_values, sigma: float, eps_min: float, eps_max: float, num: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def kernel_width_tables(
+    dims, n_values, sigma: float, eps_min: float, eps_max: float, num: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(curves, optima): log MISE ratio on an eps grid per (d, n), and the optimal widths."""
     eps = np.geomspace(eps_min, eps_max, num)
     curves, optima = [], []
@@ -43,7 +51,10 @@ def kernel_width_tables(dims, n_values, sigma: float, eps_min: float, eps_max: f
             eps_opt, log_min = optimal_kernel_width(n, d, sigma)
             optima.append(
                 dict(
-                    d=d, n=n, eps_argmin=eps_opt, log_mise_ratio_min=log_min,
+                    d=d,
+                    n=n,
+                    eps_argmin=eps_opt,
+                    log_mise_ratio_min=log_min,
                     eps_mixing=float(kernel_width_mixing(sigma, d, n)),
                     eps_amise=float(kernel_width_amise(sigma, d, n)),
                     eps_large_d=float(kernel_width_large_d(sigma, d, n)),

@@ -9,6 +9,7 @@ Command line (one Snakemake job = one block of trials for one dimension d):
 Every trial draws from its own stream (seed, experiment, d, trial[, n]), so results do
 not depend on how trials are split into blocks.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,7 +65,9 @@ def _training_pair(params: LinearDiffusionParams, n: int, d: int, g: torch.Gener
     return Y, noise_data(Y, params, g)
 
 
-def hellinger_trials(sweep: Sweep, trials: range, params: LinearDiffusionParams, covariances, seed: int) -> pd.DataFrame:
+def hellinger_trials(
+    sweep: Sweep, trials: range, params: LinearDiffusionParams, covariances, seed: int
+) -> pd.DataFrame:
     """E[H^2(rho || rho_G)] samples (eq. 18): one row per (n, trial, covariance)."""
     truth = isotropic_law(sweep.d, params.mu, params.sigma)
     rows = []
@@ -73,11 +76,22 @@ def hellinger_trials(sweep: Sweep, trials: range, params: LinearDiffusionParams,
             g = torch_generator(seed, "ldm_hellinger", sweep.d, trial, n)
             Y, X = _training_pair(params, int(n), sweep.d, g)
             for cov, law in fit_generated_laws(Y, X, params, covariances).items():
-                rows.append(dict(d=sweep.d, n=int(n), trial=trial, covariance=cov, h2=gaussian_hellinger2(truth, law), rank=law.rank))
+                rows.append(
+                    dict(
+                        d=sweep.d,
+                        n=int(n),
+                        trial=trial,
+                        covariance=cov,
+                        h2=gaussian_hellinger2(truth, law),
+                        rank=law.rank,
+                    )
+                )
     return pd.DataFrame(rows)
 
 
-def transition_trials(sweep: Sweep, trials: range, params: LinearDiffusionParams, covariances, N: int, seed: int) -> pd.DataFrame:
+def transition_trials(
+    sweep: Sweep, trials: range, params: LinearDiffusionParams, covariances, N: int, seed: int
+) -> pd.DataFrame:
     """Delta = E_TG - E_OG (eq. 20) per (n, trial, covariance), stored as its sign and the
     logs of its four terms (``kde.transition_delta``). The original set (N points, width
     sigma N^{-1/d}) is fresh per trial and shared by the n-grid; int rho_O^2 is computed
@@ -99,9 +113,16 @@ def transition_trials(sweep: Sweep, trials: range, params: LinearDiffusionParams
                 delta = transition_delta(log_self_train, log_cross_train, log_self_orig, log_cross_orig)
                 rows.append(
                     dict(
-                        d=d, n=int(n), trial=trial, covariance=cov, delta_sign=delta.sign,
-                        log_self_train=log_self_train, log_cross_train=log_cross_train,
-                        log_self_orig=log_self_orig, log_cross_orig=log_cross_orig, rank=law.rank,
+                        d=d,
+                        n=int(n),
+                        trial=trial,
+                        covariance=cov,
+                        delta_sign=delta.sign,
+                        log_self_train=log_self_train,
+                        log_cross_train=log_cross_train,
+                        log_self_orig=log_self_orig,
+                        log_cross_orig=log_cross_orig,
+                        rank=law.rank,
                     )
                 )
     return pd.DataFrame(rows)
@@ -121,7 +142,9 @@ def summarise_transition(df: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (d, n, cov), grp in df.groupby(["d", "n", "covariance"]):
         prop = probability_positive(grp["delta_sign"].to_numpy())
-        rows.append(dict(d=d, n=n, covariance=cov, p_positive=prop.p, ci_low=prop.low, ci_high=prop.high, trials=prop.trials))
+        rows.append(
+            dict(d=d, n=n, covariance=cov, p_positive=prop.p, ci_low=prop.low, ci_high=prop.high, trials=prop.trials)
+        )
     return pd.DataFrame(rows)
 
 

@@ -4,6 +4,7 @@ Hellinger distance, the mixing time t_M (eq. 9) and the kernel widths (eqs. 10-1
 Conventions: ``docs/transition-metric.md`` §1-2. Everything is
 float64; determinants are only ever handled as log-determinants.
 """
+
 from __future__ import annotations
 
 import math

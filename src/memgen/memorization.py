@@ -3,6 +3,7 @@
 A generated sample x is memorized when d₁/d₂ < 1/3, where d₁ and d₂ are its L²
 distances to the nearest and second-nearest training images.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,5 +1,6 @@
 """One seaborn style for every figure, and helpers that draw theory as lines and
 simulations as markers with error bars."""
+
 from __future__ import annotations
 
 import os
@@ -15,14 +16,28 @@ import seaborn as sns  # noqa: E402
 from memgen.io import atomic_write  # noqa: E402
 
 FORMATS = ("pdf", "png")
-CONVENTION_LABEL = {"exact": r"$\Sigma_G=\sigma_X^2\theta_1\theta_1^\top$", "paper": r"$\Sigma_G=\sigma_X^2\theta_1^\top\theta_1$ (paper)"}
-CONVENTION_STYLE = {"exact": dict(marker="o", linestyle="-"), "paper": dict(marker="s", linestyle="--", markerfacecolor="none")}
+CONVENTION_LABEL = {
+    "exact": r"$\Sigma_G=\sigma_X^2\theta_1\theta_1^\top$",
+    "paper": r"$\Sigma_G=\sigma_X^2\theta_1^\top\theta_1$ (paper)",
+}
+CONVENTION_STYLE = {
+    "exact": dict(marker="o", linestyle="-"),
+    "paper": dict(marker="s", linestyle="--", markerfacecolor="none"),
+}
 
 
 def set_style() -> None:
     """The memgen look: seaborn 'whitegrid', colorblind palette, paper context."""
     sns.set_theme(context="paper", style="whitegrid", palette="colorblind", font_scale=1.15)
-    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 200, "savefig.bbox": "tight", "legend.frameon": True, "axes.titleweight": "bold"})
+    plt.rcParams.update(
+        {
+            "figure.dpi": 110,
+            "savefig.dpi": 200,
+            "savefig.bbox": "tight",
+            "legend.frameon": True,
+            "axes.titleweight": "bold",
+        }
+    )
 
 
 def palette(n: int):
@@ -61,7 +76,10 @@ def m_order(labels) -> list[str]:
 
 
 ERROR_LABEL = {"E_test": r"$E_{\mathrm{test}}$", "E_train": r"$E_{\mathrm{train}}$", "E_score": r"$E_{\mathrm{score}}$"}
-ERROR_STYLE = {"E_test": dict(linestyle="-", marker="o"), "E_train": dict(linestyle="--", marker="s", markerfacecolor="none")}
+ERROR_STYLE = {
+    "E_test": dict(linestyle="-", marker="o"),
+    "E_train": dict(linestyle="--", marker="s", markerfacecolor="none"),
+}
 
 
 def ratio_ticks(ax, which: str = "x", ticks=(0.25, 0.5, 1, 2, 4, 8, 16, 32)) -> None:

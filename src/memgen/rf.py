@@ -21,6 +21,7 @@ Cauchy–Schwarz) is below a tolerance; the diagonal E[ϱ(g_k)²] and E[ϱ'(g_k)
 integrals. The same formula gives the population moments E[f fᵀ], E[f yᵀ] under
 y ~ N(0, I), hence the exact test and score errors of a fitted model.
 """
+
 from __future__ import annotations
 
 import math
@@ -62,7 +63,14 @@ def rf_features(Y: torch.Tensor, W: torch.Tensor, activation: str | Callable = "
 
 
 def sampled_dsm_moments(
-    X: torch.Tensor, W: torch.Tensor, m: int, t: float, g: torch.Generator, activation="tanh", chunk: int = 8192, baseline: float = 0.0
+    X: torch.Tensor,
+    W: torch.Tensor,
+    m: int,
+    t: float,
+    g: torch.Generator,
+    activation="tanh",
+    chunk: int = 8192,
+    baseline: float = 0.0,
 ) -> DSMMoments:
     """U = FᵀF/N, V = FᵀT/(√h N), zz = ‖T‖²/N for m fixed noises per training point, with
     targets T = Z (or T = Z − c√h Y for a model s(y) = −c y + B f(y), c = ``baseline``),
@@ -93,7 +101,9 @@ def _at_nodes(activation, mean: torch.Tensor, std: torch.Tensor, nodes: int):
     return torch_activation(activation)(mean[..., None] + std[..., None] * x), x, w
 
 
-def hermite_coefficients(activation, mean: torch.Tensor, std: torch.Tensor, order: int, nodes: int = 100) -> torch.Tensor:
+def hermite_coefficients(
+    activation, mean: torch.Tensor, std: torch.Tensor, order: int, nodes: int = 100
+) -> torch.Tensor:
     """c̃_j(μ, σ) = E[ϱ(μ + σξ) He_j(ξ)]/√j!, j = 0..order, by Gauss–Hermite quadrature;
     shape (order + 1, *mean.shape). Normalised recurrence: h̃_{j+1} = (ξ h̃_j − √j h̃_{j−1})/√(j+1)."""
     vals, x, w = _at_nodes(activation, mean, std, nodes)
@@ -110,7 +120,14 @@ def gaussian_second_moment(activation, mean: torch.Tensor, std: torch.Tensor, no
 
 
 def gaussian_feature_moments(
-    means: torch.Tensor, W: torch.Tensor, scale: float, activation="tanh", tol: float = 1e-10, nodes: int = 100, chunk: int = 256, weights=None
+    means: torch.Tensor,
+    W: torch.Tensor,
+    scale: float,
+    activation="tanh",
+    tol: float = 1e-10,
+    nodes: int = 100,
+    chunk: int = 256,
+    weights=None,
 ):
     """Exact row averages of Gaussian feature moments, for g_i = means_i + scale W z/√d, z ~ N(0, I_d)
     (so g_ik = means_ik + σ_k ξ_k with σ_k = scale ‖w_k‖/√d and corr(ξ_k, ξ_l) = R_kl = cos(w_k, w_l)).
@@ -129,7 +146,9 @@ def gaussian_feature_moments(
     if rmax >= 1 - 1e-9:
         raise ValueError("two rows of W are parallel: the Mehler series does not converge")
     n = means.shape[0]
-    diag = sum(gaussian_second_moment(activation, means[s : s + chunk], std, nodes).sum(0) for s in range(0, n, chunk)) / n
+    diag = (
+        sum(gaussian_second_moment(activation, means[s : s + chunk], std, nodes).sum(0) for s in range(0, n, chunk)) / n
+    )
     sq_max = float(diag.max())
     order = 1
     while rmax ** (order + 1) * sq_max > tol and order < 500:
@@ -152,7 +171,9 @@ def gaussian_feature_moments(
     return out if Fw is None else (*out, Fw / n)
 
 
-def averaged_dsm_moments(X: torch.Tensor, W: torch.Tensor, t: float, activation="tanh", tol: float = 1e-10, baseline: float = 0.0) -> DSMMoments:
+def averaged_dsm_moments(
+    X: torch.Tensor, W: torch.Tensor, t: float, activation="tanh", tol: float = 1e-10, baseline: float = 0.0
+) -> DSMMoments:
     """m = ∞: U = (1/n) Σ_i E_z[f fᵀ], V₀ = (1/n) Σ_i E_z[f zᵀ]/√h = diag(E ϱ') W/√d, zz = E‖z‖² = d.
     With a baseline s(y) = −c y + B f(y) the target is z − c√h y, y = a x + √h z, so
     V = (1 − c h) V₀ − c a (1/n) Σ_i E[f] x_iᵀ and zz = (1 − c h)² d + c² h a² (1/n) Σ_i ‖x_i‖²."""
@@ -169,7 +190,16 @@ def averaged_dsm_moments(X: torch.Tensor, W: torch.Tensor, t: float, activation=
     return DSMMoments(U, V, zz, bound)
 
 
-def dsm_moments(X: torch.Tensor, W: torch.Tensor, m: float, t: float, g: torch.Generator, activation="tanh", baseline: float = 0.0, chunk: int = 8192) -> DSMMoments:
+def dsm_moments(
+    X: torch.Tensor,
+    W: torch.Tensor,
+    m: float,
+    t: float,
+    g: torch.Generator,
+    activation="tanh",
+    baseline: float = 0.0,
+    chunk: int = 8192,
+) -> DSMMoments:
     """The moments of the fit: sampled for finite m, exact noise averages for m = ∞ (math.inf)."""
     if math.isinf(m):
         return averaged_dsm_moments(X, W, t, activation, baseline=baseline)
@@ -179,7 +209,9 @@ def dsm_moments(X: torch.Tensor, W: torch.Tensor, m: float, t: float, g: torch.G
 def population_moments(W: torch.Tensor, activation="tanh", tol: float = 1e-10) -> tuple[torch.Tensor, torch.Tensor]:
     """Ω = E[f fᵀ] and Φ = E[f yᵀ] = diag(E ϱ') W/√d for y ~ N(0, I_d) (the noised data law)."""
     d = W.shape[1]
-    Om, D, _ = gaussian_feature_moments(torch.zeros(1, W.shape[0], dtype=W.dtype, device=W.device), W, 1.0, activation, tol)
+    Om, D, _ = gaussian_feature_moments(
+        torch.zeros(1, W.shape[0], dtype=W.dtype, device=W.device), W, 1.0, activation, tol
+    )
     return Om, D[:, None] * W / math.sqrt(d)
 
 
@@ -220,7 +252,9 @@ def sampled_test_error(Bt, W, t, g, n_test: int = 10_000, activation="tanh", chu
     return float(v.mean()), float(v.std() / math.sqrt(len(v)))
 
 
-def simulate_rf_dsm(problem: RFProblem, seeds, base_seed: int = 0, device: str | torch.device = "cpu", chunk: int = 8192) -> list[dict]:
+def simulate_rf_dsm(
+    problem: RFProblem, seeds, base_seed: int = 0, device: str | torch.device = "cpu", chunk: int = 8192
+) -> list[dict]:
     """Fit the RF score for each seed (fresh W, data and noises) and return one record per seed:
     E_train, E_train_penalised, E_test = a² + h E_score (exact), E_score, truncation bound, wall time."""
     a2, h = (float(v) for v in diffusion_coefficients(problem.t))

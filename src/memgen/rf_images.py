@@ -13,6 +13,7 @@ As a generative model: one closed-form fit per time of a grid t_0 < … < t_{K�
 the same W, then Euler–Maruyama on the reverse OU SDE dy = [y + 2 s(y, t)] dt + √2 dW̄
 from y ~ N(0, I) at T down to t_0, and a final Tweedie step x = (y + h s(y, t_0))/a.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -124,7 +125,9 @@ class EmpiricalScore:
         return -(y - a * w @ self.X) / h
 
 
-def fit_rf_score_path(X, W, times, m: float, lam: float, g: torch.Generator, activation="tanh", baseline: float = 0.0) -> RFScorePath:
+def fit_rf_score_path(
+    X, W, times, m: float, lam: float, g: torch.Generator, activation="tanh", baseline: float = 0.0
+) -> RFScorePath:
     """One ridge-DSM fit per time (fresh noises per time for finite m), the same W throughout."""
     times = torch.as_tensor(np.asarray(times, dtype=np.float64))
     if times.ndim != 1 or len(times) < 2 or not bool(torch.all(times[1:] > times[:-1])) or float(times[0]) <= 0:
@@ -145,7 +148,13 @@ def reverse_time_steps(t_min: float, T: float, max_step: float = 0.01, rel_step:
 
 
 def sample_reverse_sde(
-    model: RFScorePath | EmpiricalScore, n_samples: int, g: torch.Generator, max_step: float = 0.01, rel_step: float = 0.05, denoise: bool = True, chunk: int = 4096
+    model: RFScorePath | EmpiricalScore,
+    n_samples: int,
+    g: torch.Generator,
+    max_step: float = 0.01,
+    rel_step: float = 0.05,
+    denoise: bool = True,
+    chunk: int = 4096,
 ) -> torch.Tensor:
     """Euler–Maruyama of dy = [y + 2 s(y, t)] dt + √2 dW̄ backwards from y(T) ~ N(0, I), T the last
     fitted time, to t₀ the first, on :func:`reverse_time_steps`; then, with ``denoise``, the
@@ -188,7 +197,11 @@ def _subsets(data, n: int, n_test: int | None, section: str, resolution: int | N
     shrink = (lambda u: block_average(u, resolution)) if resolution else (lambda u: u)
     train_u8 = shrink(take_images(data, n, key=f"rf_images.{section}.n"))
     st = Standardiser.fit(train_u8)
-    test = None if n_test is None else st(shrink(take_images(data, n_test, key=f"rf_images.{section}.n_test", split="test")))
+    test = (
+        None
+        if n_test is None
+        else st(shrink(take_images(data, n_test, key=f"rf_images.{section}.n_test", split="test")))
+    )
     return st, st(train_u8), test
 
 
@@ -204,10 +217,24 @@ def learning_curve_rows(data, cfg: dict, seed: int, device="cpu") -> list[dict]:
             p = max(1, round(ratio * n))
             for m in map(parse_m, ex["m"]):
                 for s in range(cfg["seeds"]):
-                    g = torch_generator(seed, "rf_images_curves", DATASET_KEY[data.name], n, p, m_seed_key(m), s, device=device)
+                    g = torch_generator(
+                        seed, "rf_images_curves", DATASET_KEY[data.name], n, p, m_seed_key(m), s, device=device
+                    )
                     W = torch.randn(p, d, generator=g, dtype=torch.float64, device=device)
                     err = image_dsm_errors(X, X_test, W, m, ex["t"], cfg["lambda"], g, cfg["activation"])
-                    rows.append({"dataset": data.name, "source": data.source, "n": n, "p": p, "p_over_n": p / n, "m": m_label(m), "seed": s, "t": ex["t"], **err})
+                    rows.append(
+                        {
+                            "dataset": data.name,
+                            "source": data.source,
+                            "n": n,
+                            "p": p,
+                            "p_over_n": p / n,
+                            "m": m_label(m),
+                            "seed": s,
+                            "t": ex["t"],
+                            **err,
+                        }
+                    )
     return rows
 
 
@@ -226,22 +253,37 @@ def generation_rows(data, cfg: dict, seed: int, device="cpu") -> tuple[list[dict
         p = max(1, round(ratio * n))
         for m in map(parse_m, ex["m"]):
             for s in range(cfg["seeds"]):
-                g = torch_generator(seed, "rf_images_generation", DATASET_KEY[data.name], n, p, m_seed_key(m), s, device=device)
+                g = torch_generator(
+                    seed, "rf_images_generation", DATASET_KEY[data.name], n, p, m_seed_key(m), s, device=device
+                )
                 W = torch.randn(p, X.shape[1], generator=g, dtype=torch.float64, device=device)
                 model = fit_rf_score_path(X, W, times, m, cfg["lambda"], g, cfg["activation"], ex["baseline"])
                 samples = st.invert(sample_reverse_sde(model, ex["samples"], g, ex["max_step"], ex["rel_step"]))
                 nn = nearest_neighbours(samples, train_pixels)
                 ratio_nn = nn.ratio
-                rows.append({
-                    "dataset": data.name, "source": data.source, "n": n, "p": p, "p_over_n": p / n, "m": m_label(m), "seed": s,
-                    "samples": ex["samples"], "resolution": res, "memorized_fraction": float(nn.memorized().double().mean()),
-                    "ratio_median": float(ratio_nn.median()), "d1_median": float(nn.d1.median()),
-                })
+                rows.append(
+                    {
+                        "dataset": data.name,
+                        "source": data.source,
+                        "n": n,
+                        "p": p,
+                        "p_over_n": p / n,
+                        "m": m_label(m),
+                        "seed": s,
+                        "samples": ex["samples"],
+                        "resolution": res,
+                        "memorized_fraction": float(nn.memorized().double().mean()),
+                        "ratio_median": float(ratio_nn.median()),
+                        "d1_median": float(nn.d1.median()),
+                    }
+                )
                 if s == 0:
                     key = f"m{m_label(m)}_p{p}"
                     k = min(ex["grid"], len(samples))
                     arrays[f"{key}_samples"] = samples[:k].clamp(0, 1).reshape(k, res, res).float().cpu().numpy()
-                    arrays[f"{key}_nearest"] = train_pixels[nn.nearest[:k]].clamp(0, 1).reshape(k, res, res).float().cpu().numpy()
+                    arrays[f"{key}_nearest"] = (
+                        train_pixels[nn.nearest[:k]].clamp(0, 1).reshape(k, res, res).float().cpu().numpy()
+                    )
                     arrays[f"{key}_ratio"] = ratio_nn[:k].float().cpu().numpy()
     return rows, arrays
 
@@ -269,7 +311,9 @@ def main(argv=None) -> None:
         rows, arrays = generation_rows(data, args.config, args.seed, args.device)
         df = pd.DataFrame(rows)
         write_npz(args.samples, arrays)
-    meta = provenance(args.config, args.seed, time.perf_counter() - start, args.device, dataset=args.dataset, source=data.source)
+    meta = provenance(
+        args.config, args.seed, time.perf_counter() - start, args.device, dataset=args.dataset, source=data.source
+    )
     write_table(df, args.out, meta)
     print(f"wrote {args.out}: {len(df)} rows in {time.perf_counter() - start:.1f} s (data source {data.source})")
 

@@ -18,6 +18,7 @@ W and the training set derive from (seed, d, p, n, seed index) only, so points t
 only in m or t share them (common random numbers); noises follow in the same stream.
 Results do not depend on the blocking.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,13 +66,17 @@ def experiment_points(kind: str, ex: dict, simulated: bool) -> list[tuple]:
 
 def theory_points(kind: str, cfg: dict) -> pd.DataFrame:
     """The (t, m, ψ_n, ψ_p) points of an experiment's theory curves."""
-    return pd.DataFrame(experiment_points(kind, cfg["experiment"], simulated=False), columns=["t", "m", "psi_n", "psi_p"])
+    return pd.DataFrame(
+        experiment_points(kind, cfg["experiment"], simulated=False), columns=["t", "m", "psi_n", "psi_p"]
+    )
 
 
 def simulation_points(kind: str, cfg: dict) -> list[RFProblem]:
     """The points simulated at finite d, in a fixed order."""
     pts = experiment_points(kind, cfg["experiment"], simulated=True)
-    return [RFProblem(cfg["d"], float(pp), float(pn), m, float(t), cfg["lambda"], cfg["activation"]) for t, m, pn, pp in pts]
+    return [
+        RFProblem(cfg["d"], float(pp), float(pn), m, float(t), cfg["lambda"], cfg["activation"]) for t, m, pn, pp in pts
+    ]
 
 
 def simulation_cost(problem: RFProblem) -> float:
@@ -108,7 +113,9 @@ def theory_table(kind: str, cfg: dict) -> pd.DataFrame:
             t, m, pn = grp[["t", "m", "psi_n"]].iloc[0]
             lc = learning_curves(grp["psi_p"].to_numpy(), pn, m, t, cfg["lambda"], cfg["activation"], along_psi_p=True)
         else:
-            lc = learning_curves(*(grp[k].to_numpy() for k in ("psi_p", "psi_n", "m", "t")), cfg["lambda"], cfg["activation"])
+            lc = learning_curves(
+                *(grp[k].to_numpy() for k in ("psi_p", "psi_n", "m", "t")), cfg["lambda"], cfg["activation"]
+            )
         if not np.all(lc.converged):
             bad = grp[~np.asarray(lc.converged)].iloc[0].to_dict()
             raise RuntimeError(f"theory did not converge for {kind} at {bad}")
@@ -124,7 +131,18 @@ def simulate_block(kind: str, cfg: dict, block: int, seed: int, device: str = "c
     rows = []
     for pr in block_points(kind, cfg, block):
         for rec in simulate_rf_dsm(pr, range(cfg["seeds"]), base_seed=seed, device=device):
-            rows.append({"t": pr.t, "m": m_label(pr.m), "psi_n": pr.psi_n, "psi_p": pr.psi_p, "d": pr.d, "p": pr.p, "n": pr.n, **rec})
+            rows.append(
+                {
+                    "t": pr.t,
+                    "m": m_label(pr.m),
+                    "psi_n": pr.psi_n,
+                    "psi_p": pr.psi_p,
+                    "d": pr.d,
+                    "p": pr.p,
+                    "n": pr.n,
+                    **rec,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -169,7 +187,9 @@ def main(argv=None) -> None:
         meta = provenance(args.config, None, time.perf_counter() - start, experiment=args.kind)
     elif args.command == "simulate":
         df = simulate_block(args.kind, args.config, args.block, args.seed, args.device)
-        meta = provenance(args.config, args.seed, time.perf_counter() - start, args.device, experiment=args.kind, block=args.block)
+        meta = provenance(
+            args.config, args.seed, time.perf_counter() - start, args.device, experiment=args.kind, block=args.block
+        )
     else:
         df = summarise_simulation(read_tables(args.tables), args.config)
         meta = provenance(args.config, None, time.perf_counter() - start, experiment=args.kind, inputs=args.tables)

@@ -10,6 +10,7 @@ of the 2×2 system, and the errors E_train, E_test, E_score.
 All functions are vectorised: ψ_p, ψ_n, m, t and λ broadcast against each other.
 m = ∞ is passed as ``np.inf``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,7 +42,9 @@ def resolve_activation(activation: str | Callable, registry: dict[str, Callable]
     try:
         return registry[activation]
     except KeyError:
-        raise ValueError(f"unknown activation {activation!r}; expected one of {tuple(registry)} or a callable") from None
+        raise ValueError(
+            f"unknown activation {activation!r}; expected one of {tuple(registry)} or a callable"
+        ) from None
 
 
 def activation_function(activation: str | Callable) -> Callable[[np.ndarray], np.ndarray]:
@@ -231,7 +234,9 @@ def _by_time(activation, psi_p, psi_n, m, t, lam):
         yield sel, c, master_coefficients(c, psi_p[sel], psi_n[sel], m[sel]), lam[sel]
 
 
-def solve_master_equations(psi_p, psi_n, m, t, lam, activation: str | Callable = "tanh", steps_per_decade: int = STEPS_PER_DECADE):
+def solve_master_equations(
+    psi_p, psi_n, m, t, lam, activation: str | Callable = "tanh", steps_per_decade: int = STEPS_PER_DECADE
+):
     """(q, r) at z = −λ, ζ = 0 on the physical branch, by ridge continuation (docs/rf-dsm-theory.md §7).
 
     Every point starts at λ₀ = max(10, 10 ψ_p, λ) where q ≈ r ≈ 1/λ₀ and follows
@@ -258,7 +263,9 @@ def _ridge_continuation(co, lam, steps_per_decade):
     return np.exp(u), np.exp(v), ok
 
 
-def solve_along_psi_p(psi_p, psi_n, m, t, lam, activation: str | Callable = "tanh", steps_per_decade: int = STEPS_PER_DECADE):
+def solve_along_psi_p(
+    psi_p, psi_n, m, t, lam, activation: str | Callable = "tanh", steps_per_decade: int = STEPS_PER_DECADE
+):
     """(q, r, converged) along a sorted ψ_p grid by continuation in ψ_p (docs/rf-dsm-theory.md §7).
 
     The first point is found by ridge continuation; each next point's Newton solve
@@ -307,7 +314,9 @@ def t1_t2_and_gradient(q, r, co: MasterCoefficients):
     dtau_dr = -co.w1 * co.alpha1 / L1**2 - co.w2 * co.alpha2 / L2**2
     T1 = 1 - tau + co.k * r * tau**2
     T2 = co.k2 * r * tau
-    grad = np.stack([-dtau_dq + 2 * co.k * r * tau * dtau_dq, -dtau_dr + co.k * tau**2 + 2 * co.k * r * tau * dtau_dr], -1)
+    grad = np.stack(
+        [-dtau_dq + 2 * co.k * r * tau * dtau_dq, -dtau_dr + co.k * tau**2 + 2 * co.k * r * tau * dtau_dr], -1
+    )
     return T1, T2, grad
 
 
@@ -337,7 +346,9 @@ def errors_from_traces(q, r, co: MasterCoefficients, c: ActivationConstants, lam
     }
 
 
-def learning_curves(psi_p, psi_n, m, t, lam, activation: str | Callable = "tanh", along_psi_p: bool = False) -> LearningCurve:
+def learning_curves(
+    psi_p, psi_n, m, t, lam, activation: str | Callable = "tanh", along_psi_p: bool = False
+) -> LearningCurve:
     """E_train, E_test, E_score of the RF-DSM model on N(0, I_d) data as d → ∞ (docs/rf-dsm-theory.md §6).
 
     ``along_psi_p=True`` solves a 1-d increasing ψ_p grid (scalar other arguments)
@@ -360,7 +371,7 @@ def learning_curves(psi_p, psi_n, m, t, lam, activation: str | Callable = "tanh"
 def train_error_wide_limit(width_ratio, t, activation: str | Callable = "tanh"):
     """m = ∞, λ → 0, ψ_n → ∞ at fixed ψ_p/ψ_n = ϱ_w (docs/rf-dsm-theory.md §8):
 
-        E_train → a²ρ/(h + a²ρ),  ρ ∈ (0, 1] the root of v_t² ρ² + (s_t² + v_t²(ϱ_w − 1)) ρ − s_t² = 0.
+    E_train → a²ρ/(h + a²ρ),  ρ ∈ (0, 1] the root of v_t² ρ² + (s_t² + v_t²(ϱ_w − 1)) ρ − s_t² = 0.
     """
     c = activation_constants(activation, t)
     b = c.s2 + c.v2 * (np.asarray(width_ratio, dtype=float) - 1)

@@ -1,4 +1,5 @@
 """Deterministic random streams: every draw derives from (seed, experiment, key...)."""
+
 from __future__ import annotations
 
 import zlib

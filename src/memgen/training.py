@@ -9,6 +9,7 @@ epoch, and one training stream (times and bank picks) whose state is checkpointe
 at any point and started again resumes from its last checkpoint and ends with the same weights
 as an uninterrupted run (bit for bit on CPU).
 """
+
 from __future__ import annotations
 
 import math
@@ -80,8 +81,14 @@ def training_bank(images: torch.Tensor, m: float, seed: int, experiment: str, ke
 
 def _fingerprint(cfg: TrainingConfig, model: torch.nn.Module, n: int, seed: int, experiment: str, key) -> dict:
     params = sum(p.numel() for p in model.parameters())
-    return {"training": {k: str(v) for k, v in asdict(cfg).items() if k not in ("compile", "checkpoint_every")},
-            "n": n, "seed": seed, "experiment": experiment, "key": list(map(int, key)), "parameters": params}
+    return {
+        "training": {k: str(v) for k, v in asdict(cfg).items() if k not in ("compile", "checkpoint_every")},
+        "n": n,
+        "seed": seed,
+        "experiment": experiment,
+        "key": list(map(int, key)),
+        "parameters": params,
+    }
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
@@ -145,15 +152,26 @@ def train_ddpm(
         print(f"resumed from {path} at step {start} of {total}")
 
     def save(step: int) -> None:
-        save_checkpoint(path, {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-                               "generator": g.get_state(), "losses": losses[:step].cpu(), "fingerprint": fingerprint})
+        save_checkpoint(
+            path,
+            {
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "step": step,
+                "generator": g.get_state(),
+                "losses": losses[:step].cpu(),
+                "fingerprint": fingerprint,
+            },
+        )
 
     forward = torch.compile(model) if cfg.compile else model
     bf16 = cfg.use_bf16(device)
     order, order_epoch = None, -1
     began = time.perf_counter()
     model.train()
-    for step in tqdm(range(start, total), initial=start, total=total, desc=f"{experiment} n={n}", mininterval=5, disable=not progress):
+    for step in tqdm(
+        range(start, total), initial=start, total=total, desc=f"{experiment} n={n}", mininterval=5, disable=not progress
+    ):
         epoch, b = divmod(step, per_epoch)
         if epoch != order_epoch:
             order = torch.randperm(n, generator=torch_generator(seed, f"{experiment}/epoch", *key, epoch)).to(device)
@@ -167,20 +185,36 @@ def train_ddpm(
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step()
         losses[step] = loss.detach().float()
-        if path is not None and cfg.checkpoint_every > 0 and (step + 1) % cfg.checkpoint_every == 0 and step + 1 < total:
+        if (
+            path is not None
+            and cfg.checkpoint_every > 0
+            and (step + 1) % cfg.checkpoint_every == 0
+            and step + 1 < total
+        ):
             save(step + 1)
     if path is not None:
         save(total)
     model.eval()
     out = losses.cpu().numpy().astype(np.float64)
     if not np.all(np.isfinite(out)):
-        raise FloatingPointError(f"{experiment} n={n}: the training loss became non-finite at step {int(np.argmin(np.isfinite(out)))}")
+        raise FloatingPointError(
+            f"{experiment} n={n}: the training loss became non-finite at step {int(np.argmin(np.isfinite(out)))}"
+        )
     return TrainingResult(losses=out, steps=total, resumed_from=start, seconds=time.perf_counter() - began)
 
 
 @torch.no_grad()
-def mean_eps_loss(model, images: torch.Tensor, m: float, cfg: TrainingConfig, seed: int, experiment: str, *key: int,
-                  repeats: int = 4, device: str | torch.device = "cpu") -> float:
+def mean_eps_loss(
+    model,
+    images: torch.Tensor,
+    m: float,
+    cfg: TrainingConfig,
+    seed: int,
+    experiment: str,
+    *key: int,
+    repeats: int = 4,
+    device: str | torch.device = "cpu",
+) -> float:
     """The DSM (ε-prediction) loss of ``model`` averaged over ``repeats`` passes over ``images``, each
     image with a fresh t and one of its m noise draws: with the training bank's (seed, experiment, key)
     this is the training loss; with m = inf it is the loss on fresh noise (the test loss on held-out images)."""

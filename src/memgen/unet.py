@@ -6,6 +6,7 @@ skip connections from every down-path block to the up path.
 
     ε̂ = UNet(config)(x_t, t)      x_t: (B, C, H, W), t: (B,) diffusion step (float or int)
 """
+
 from __future__ import annotations
 
 import math
@@ -103,11 +104,19 @@ class UNet(nn.Module):
             if level < levels - 1:
                 self.down.append(nn.ModuleList([nn.Conv2d(ch, ch, 3, stride=2, padding=1)]))
                 widths.append(ch)
-        self.mid = nn.ModuleList([ResBlock(ch, ch, t_dim, cfg.groups, cfg.dropout), SelfAttention(ch, cfg.groups, cfg.heads), ResBlock(ch, ch, t_dim, cfg.groups, cfg.dropout)])
+        self.mid = nn.ModuleList(
+            [
+                ResBlock(ch, ch, t_dim, cfg.groups, cfg.dropout),
+                SelfAttention(ch, cfg.groups, cfg.heads),
+                ResBlock(ch, ch, t_dim, cfg.groups, cfg.dropout),
+            ]
+        )
         self.up = nn.ModuleList()
         for level, mult in reversed(list(enumerate(cfg.channel_mults))):
             for i in range(cfg.num_res_blocks + 1):
-                block = nn.ModuleList([ResBlock(ch + widths.pop(), cfg.base_channels * mult, t_dim, cfg.groups, cfg.dropout)])
+                block = nn.ModuleList(
+                    [ResBlock(ch + widths.pop(), cfg.base_channels * mult, t_dim, cfg.groups, cfg.dropout)]
+                )
                 ch = cfg.base_channels * mult
                 if level >= attn_from:
                     block.append(SelfAttention(ch, cfg.groups, cfg.heads))

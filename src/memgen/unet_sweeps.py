@@ -13,6 +13,7 @@ units ([0, 1]). Each finished trial is recorded beside its checkpoint (``checkpo
 killed at any point resumes: finished trials are read back, the running one resumes from its last
 checkpoint. The records are removed once the job's table is written.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,15 +44,31 @@ CODE_MODULES = ("diffusion", "kde", "memorization", "training", "unet", "unet_sw
 
 def unet_config(model: dict, image_size: int) -> UNetConfig:
     """UNetConfig from the config slice ``model`` (widths, depth) at ``image_size``."""
-    return UNetConfig(image_size=image_size, in_channels=1, base_channels=model["base_channels"], channel_mults=tuple(model["channel_mults"]),
-                      num_res_blocks=model["num_res_blocks"], attention_levels=model["attention_levels"], groups=model["groups"],
-                      heads=model["heads"], dropout=model.get("dropout", 0.0))
+    return UNetConfig(
+        image_size=image_size,
+        in_channels=1,
+        base_channels=model["base_channels"],
+        channel_mults=tuple(model["channel_mults"]),
+        num_res_blocks=model["num_res_blocks"],
+        attention_levels=model["attention_levels"],
+        groups=model["groups"],
+        heads=model["heads"],
+        dropout=model.get("dropout", 0.0),
+    )
 
 
 def training_config(cfg: dict, shared: dict, m: float) -> TrainingConfig:
-    return TrainingConfig(batch_size=cfg["batch_size"], lr=cfg["lr"], epochs=cfg.get("epochs"), steps=cfg.get("steps"), m=m,
-                          diffusion_steps=cfg["diffusion_steps"], precision=shared["precision"], compile=shared["compile"],
-                          checkpoint_every=shared["checkpoint_every"])
+    return TrainingConfig(
+        batch_size=cfg["batch_size"],
+        lr=cfg["lr"],
+        epochs=cfg.get("epochs"),
+        steps=cfg.get("steps"),
+        m=m,
+        diffusion_steps=cfg["diffusion_steps"],
+        precision=shared["precision"],
+        compile=shared["compile"],
+        checkpoint_every=shared["checkpoint_every"],
+    )
 
 
 def to_model_range(x: torch.Tensor) -> torch.Tensor:
@@ -65,7 +82,9 @@ def to_pixels(x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def generate(model, cfg: dict, count: int, image_size: int, g: torch.Generator, device, batch: int = 500) -> torch.Tensor:
+def generate(
+    model, cfg: dict, count: int, image_size: int, g: torch.Generator, device, batch: int = 500
+) -> torch.Tensor:
     """``count`` images from the trained model with the configured sampler, in batches on the
     device, the predicted x̂_0 clipped to the data range [−1, 1]; returned in pixels, float64 on CPU."""
     sampler = SAMPLERS[cfg.get("sampler", "ddpm")]
@@ -128,6 +147,7 @@ class TrialRecords:
 
 # --------------------------------------------------------------------------- Paper B, Fig. 4
 
+
 def original_set(cfg: dict, seed: int) -> torch.Tensor:
     """The original set: N images (flattened) with pixels iid N(mu, sigma^2), the same in every job."""
     d = cfg["image_size"] ** 2
@@ -135,7 +155,9 @@ def original_set(cfg: dict, seed: int) -> torch.Tensor:
     return cfg["mu"] + cfg["sigma"] * torch.randn(cfg["N"], d, generator=g, dtype=torch.float32)
 
 
-def gaussian_trial(cfg: dict, shared: dict, n: int, trial: int, original: torch.Tensor, seed: int, records: TrialRecords, device) -> list[dict]:
+def gaussian_trial(
+    cfg: dict, shared: dict, n: int, trial: int, original: torch.Tensor, seed: int, records: TrialRecords, device
+) -> list[dict]:
     """One trial at training-set size n: a fresh training set, a U-Net trained for ``epochs``, ``generated``
     images, and the per-pixel E_TG, E_OG, Δ against the training set and a random subset of the
     original set (widths σ/size, eq. 24); also the memorized fraction of the generated images."""
@@ -149,16 +171,42 @@ def gaussian_trial(cfg: dict, shared: dict, n: int, trial: int, original: torch.
     subset = original[torch.randperm(len(original), generator=g)[: cfg["original_subset"]]]
     model = build_unet(unet_config(cfg["model"], size), seed, "unet_gaussian", n, trial)
     tcfg = training_config(cfg, shared, math.inf)
-    res = train_ddpm(model, to_model_range(train).reshape(n, 1, size, size), tcfg, seed, "unet_gaussian", n, trial,
-                     checkpoint=records.checkpoint(name), device=device)
-    gen = generate(model, cfg, cfg["generated"], size, torch_generator(seed, "unet_gaussian/sample", n, trial, device=device), device)
+    res = train_ddpm(
+        model,
+        to_model_range(train).reshape(n, 1, size, size),
+        tcfg,
+        seed,
+        "unet_gaussian",
+        n,
+        trial,
+        checkpoint=records.checkpoint(name),
+        device=device,
+    )
+    gen = generate(
+        model,
+        cfg,
+        cfg["generated"],
+        size,
+        torch_generator(seed, "unet_gaussian/sample", n, trial, device=device),
+        device,
+    )
     gen = gen.reshape(len(gen), d)
     metric = pixel_transition(train.double(), subset.double(), gen, cfg["sigma"])
     nn = nearest_neighbours(gen, train.double())
-    row = {"n": n, "trial": trial, "e_tg": metric.e_tg, "e_og": metric.e_og, "delta": metric.delta,
-           "delta_sign": float(np.sign(metric.delta)), "memorized_fraction": float(nn.memorized().double().mean()),
-           "final_loss": float(res.losses[-max(1, len(res.losses) // 10):].mean()), "steps": res.steps, "train_seconds": res.seconds,
-           "generated_mean": float(gen.mean()), "generated_std": float(gen.std())}
+    row = {
+        "n": n,
+        "trial": trial,
+        "e_tg": metric.e_tg,
+        "e_og": metric.e_og,
+        "delta": metric.delta,
+        "delta_sign": float(np.sign(metric.delta)),
+        "memorized_fraction": float(nn.memorized().double().mean()),
+        "final_loss": float(res.losses[-max(1, len(res.losses) // 10) :].mean()),
+        "steps": res.steps,
+        "train_seconds": res.seconds,
+        "generated_mean": float(gen.mean()),
+        "generated_std": float(gen.std()),
+    }
     records.save(name, [row])
     return [row]
 
@@ -183,14 +231,20 @@ def summarise_gaussian(df: pd.DataFrame) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- Paper A, the role of m
 
-def memorization_seed(data, cfg: dict, shared: dict, n: int, m: float, s: int, seed: int, records: TrialRecords, device) -> tuple[dict, dict]:
+
+def memorization_seed(
+    data, cfg: dict, shared: dict, n: int, m: float, s: int, seed: int, records: TrialRecords, device
+) -> tuple[dict, dict]:
     """One seed at (data set, n, m): U-Net trained for ``steps`` on the first n training images with m
     noise draws each; train DSM loss (the bank's draws) and test DSM loss (held-out images, fresh
     noise); ``samples`` generated images and their memorized fraction (d₁/d₂ < 1/3)."""
     key = (DATASET_KEY[data.name], n, m_seed_key(m), s)
     name = memorization_seed_name(data.name, n, m, s)
     train = torch.from_numpy(take_images(data, n, key="unet.memorization.n")).double() / 255.0
-    test = torch.from_numpy(take_images(data, cfg["n_test"], key="unet.memorization.n_test", split="test")).double() / 255.0
+    test = (
+        torch.from_numpy(take_images(data, cfg["n_test"], key="unet.memorization.n_test", split="test")).double()
+        / 255.0
+    )
     size = train.shape[-1]
     done = records.load(name)
     arrays_path = records.arrays(name)
@@ -200,20 +254,49 @@ def memorization_seed(data, cfg: dict, shared: dict, n: int, m: float, s: int, s
     model = build_unet(unet_config(cfg["model"], size), seed, "unet_memorization", *key)
     tcfg = training_config(cfg, shared, m)
     x = to_model_range(train).float().reshape(n, 1, size, size)
-    res = train_ddpm(model, x, tcfg, seed, "unet_memorization", *key, checkpoint=records.checkpoint(name), device=device)
-    train_loss = mean_eps_loss(model, x, m, tcfg, seed, "unet_memorization", *key, repeats=cfg["eval_repeats"], device=device)
-    test_loss = mean_eps_loss(model, to_model_range(test).float().reshape(len(test), 1, size, size), math.inf, tcfg, seed,
-                              "unet_memorization/test", *key, repeats=cfg["eval_repeats"], device=device)
-    gen = generate(model, cfg, cfg["samples"], size, torch_generator(seed, "unet_memorization/sample", *key, device=device), device)
+    res = train_ddpm(
+        model, x, tcfg, seed, "unet_memorization", *key, checkpoint=records.checkpoint(name), device=device
+    )
+    train_loss = mean_eps_loss(
+        model, x, m, tcfg, seed, "unet_memorization", *key, repeats=cfg["eval_repeats"], device=device
+    )
+    test_loss = mean_eps_loss(
+        model,
+        to_model_range(test).float().reshape(len(test), 1, size, size),
+        math.inf,
+        tcfg,
+        seed,
+        "unet_memorization/test",
+        *key,
+        repeats=cfg["eval_repeats"],
+        device=device,
+    )
+    gen = generate(
+        model, cfg, cfg["samples"], size, torch_generator(seed, "unet_memorization/sample", *key, device=device), device
+    )
     flat_gen, flat_train = gen.reshape(len(gen), -1), train.reshape(n, -1)
     nn = nearest_neighbours(flat_gen, flat_train)
-    row = {"dataset": data.name, "source": data.source, "n": n, "m": m_label(m), "seed": s, "steps": res.steps,
-           "train_loss": train_loss, "test_loss": test_loss, "loss_gap": test_loss - train_loss,
-           "memorized_fraction": float(nn.memorized().double().mean()), "ratio_median": float(nn.ratio.median()),
-           "samples": len(gen), "train_seconds": res.seconds}
+    row = {
+        "dataset": data.name,
+        "source": data.source,
+        "n": n,
+        "m": m_label(m),
+        "seed": s,
+        "steps": res.steps,
+        "train_loss": train_loss,
+        "test_loss": test_loss,
+        "loss_gap": test_loss - train_loss,
+        "memorized_fraction": float(nn.memorized().double().mean()),
+        "ratio_median": float(nn.ratio.median()),
+        "samples": len(gen),
+        "train_seconds": res.seconds,
+    }
     k = min(cfg["grid"], len(gen))
-    arrays = {"samples": gen[:k, 0].clamp(0, 1).float().numpy(), "nearest": train[nn.nearest[:k]].clamp(0, 1).float().numpy(),
-              "ratio": nn.ratio[:k].float().numpy()}
+    arrays = {
+        "samples": gen[:k, 0].clamp(0, 1).float().numpy(),
+        "nearest": train[nn.nearest[:k]].clamp(0, 1).float().numpy(),
+        "ratio": nn.ratio[:k].float().numpy(),
+    }
     write_npz(arrays_path, arrays)
     records.save(name, [row])
     return row, arrays
@@ -228,6 +311,7 @@ def summarise_memorization(df: pd.DataFrame) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- command line
+
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m memgen.unet_sweeps", description=__doc__.split("\n")[0])
@@ -255,7 +339,11 @@ def main(argv=None) -> None:
     start = time.perf_counter()
     if args.command == "summarise":
         fn = summarise_gaussian if args.kind == "gaussian" else summarise_memorization
-        write_table(fn(read_tables(args.tables)), args.out, provenance({"inputs": args.tables}, seed=None, wall_time_s=time.perf_counter() - start))
+        write_table(
+            fn(read_tables(args.tables)),
+            args.out,
+            provenance({"inputs": args.tables}, seed=None, wall_time_s=time.perf_counter() - start),
+        )
         print(f"wrote {args.out}")
         return
     shared, cfg = args.config["shared"], args.config["experiment"]
@@ -263,12 +351,16 @@ def main(argv=None) -> None:
     if args.command == "gaussian":
         records = TrialRecords(shared["checkpoint_dir"], {**args.config, "n": args.n, "seed": args.seed})
         original = original_set(cfg, args.seed)
-        rows = [r for t in args.trials for r in gaussian_trial(cfg, shared, args.n, t, original, args.seed, records, device)]
+        rows = [
+            r for t in args.trials for r in gaussian_trial(cfg, shared, args.n, t, original, args.seed, records, device)
+        ]
         names = [gaussian_trial_name(args.n, t) for t in args.trials]
         extra = {"trials": [args.trials.start, args.trials.stop]}
     else:
         m = parse_m(args.m)
-        records = TrialRecords(shared["checkpoint_dir"], {**args.config, "n": args.n, "m": m_label(m), "seed": args.seed})
+        records = TrialRecords(
+            shared["checkpoint_dir"], {**args.config, "n": args.n, "m": m_label(m), "seed": args.seed}
+        )
         data = load_prepared(args.data, args.manifest)
         rows, grids = [], {}
         for s in range(cfg["seeds"]):

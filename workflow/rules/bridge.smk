@@ -11,11 +11,11 @@ rule bridge_simulation_block:
         "logs/bridge/{kind}/block{block}.log",
     wildcard_constraints:
         kind="transition|phase",
+    conda:
+        ENV
     params:
         config=as_json(config["bridge"]),
         seed=config["seed"],
-    conda:
-        ENV
     shell:
         "python -m memgen.bridge simulate {wildcards.kind} --config {params.config:q} --block {wildcards.block} "
         "--seed {params.seed} --out {output.table} > {log} 2>&1"
@@ -34,10 +34,10 @@ rule bridge_summary:
         "logs/bridge/{kind}/summary.log",
     wildcard_constraints:
         kind="transition|phase",
-    params:
-        config=as_json(config["bridge"]),
     conda:
         ENV
+    params:
+        config=as_json(config["bridge"]),
     shell:
         "python -m memgen.bridge summarise {wildcards.kind} --config {params.config:q} --out {output.table} "
         "--crossings {output.crossings} {input.tables} > {log} 2>&1"

@@ -33,7 +33,15 @@ RF_IMAGE_FIGURES = {
 UNET_FIGURES = ["unet_gaussian_transition", "unet_memorization_m", "unet_samples"]
 # Bridge figures (Paper B's metric on Paper A's RF models) -> their experiment
 BRIDGE_FIGURES = {"bridge_transition": "transition", "bridge_phase": "phase"}
-FIGURES = ["ldm_hellinger", "ldm_transition", "kde_width", *RF_FIGURES, *RF_IMAGE_FIGURES, *UNET_FIGURES, *BRIDGE_FIGURES]
+FIGURES = [
+    "ldm_hellinger",
+    "ldm_transition",
+    "kde_width",
+    *RF_FIGURES,
+    *RF_IMAGE_FIGURES,
+    *UNET_FIGURES,
+    *BRIDGE_FIGURES,
+]
 
 
 wildcard_constraints:
@@ -127,7 +135,12 @@ def rf_block_tables(experiment):
 def rf_images_slice(experiment):
     """The config slice of one RF-on-images experiment: shared rf_images keys and rf_images.<experiment>."""
     cfg = config["rf_images"]
-    return {"activation": cfg["activation"], "lambda": cfg["lambda"], "seeds": cfg["seeds"], experiment: cfg[experiment]}
+    return {
+        "activation": cfg["activation"],
+        "lambda": cfg["lambda"],
+        "seeds": cfg["seeds"],
+        experiment: cfg[experiment],
+    }
 
 
 def rf_images_tables(name):
@@ -154,7 +167,10 @@ def unet_memorization_outputs(kind):
     mem = config["unet"]["memorization"]
     suffix = {"table": ".parquet", "samples": "_samples.npz"}[kind]
     return [
-        f"results/unet/{ds}/n{n}_m{m_label(parse_m(m))}{suffix}" for ds in mem["datasets"] for n in mem["n"] for m in mem["m"]
+        f"results/unet/{ds}/n{n}_m{m_label(parse_m(m))}{suffix}"
+        for ds in mem["datasets"]
+        for n in mem["n"]
+        for m in mem["m"]
     ]
 
 
@@ -164,4 +180,6 @@ def bridge_blocks(kind):
 
 
 # Runs notebooks/<figure>.ipynb into figures/<figure>.ipynb with the rule's parameters.
-PAPERMILL = "papermill {input.notebook} {output.notebook} --kernel python3 --cwd . -y {params.parameters:q} > {log} 2>&1"
+PAPERMILL = (
+    "papermill {input.notebook} {output.notebook} --kernel python3 --cwd . -y {params.parameters:q} > {log} 2>&1"
+)

@@ -11,11 +11,11 @@ rule data_prepare:
         "logs/data/{dataset}.log",
     wildcard_constraints:
         dataset="mnist|fashion_mnist",
+    conda:
+        ENV
     params:
         config=as_json(config["data"]),
         seed=config["seed"],
-    conda:
-        ENV
     shell:
         "python -m memgen.data prepare {wildcards.dataset} --config {params.config:q} --seed {params.seed} "
         "--out {output.arrays} --manifest {output.manifest} > {log} 2>&1"

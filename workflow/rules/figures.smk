@@ -12,12 +12,12 @@ rule figure_ldm_hellinger:
         notebook="figures/ldm_hellinger.ipynb",
     log:
         "logs/figures/ldm_hellinger.log",
+    conda:
+        ENV
     params:
         parameters=lambda w, input: as_json(
             {"summary": input.summary, "out_prefix": "figures/ldm_hellinger", "model": config["ldm"]["model"]}
         ),
-    conda:
-        ENV
     shell:
         PAPERMILL
 
@@ -33,6 +33,8 @@ rule figure_ldm_transition:
         notebook="figures/ldm_transition.ipynb",
     log:
         "logs/figures/ldm_transition.log",
+    conda:
+        ENV
     params:
         parameters=lambda w, input: as_json(
             {
@@ -42,8 +44,6 @@ rule figure_ldm_transition:
                 "N": config["ldm"]["transition"]["N"],
             }
         ),
-    conda:
-        ENV
     shell:
         PAPERMILL
 
@@ -60,12 +60,17 @@ rule figure_kde_width:
         notebook="figures/kde_width.ipynb",
     log:
         "logs/figures/kde_width.log",
-    params:
-        parameters=lambda w, input: as_json(
-            {"curves": input.curves, "optima": input.optima, "out_prefix": "figures/kde_width", "sigma": config["kde_width"]["sigma"]}
-        ),
     conda:
         ENV
+    params:
+        parameters=lambda w, input: as_json(
+            {
+                "curves": input.curves,
+                "optima": input.optima,
+                "out_prefix": "figures/kde_width",
+                "sigma": config["kde_width"]["sigma"],
+            }
+        ),
     shell:
         PAPERMILL
 
@@ -84,6 +89,8 @@ rule figure_rf:
         "logs/figures/{figure}.log",
     wildcard_constraints:
         figure="|".join(RF_FIGURES),
+    conda:
+        ENV
     params:
         parameters=lambda w, input: as_json(
             {
@@ -93,8 +100,6 @@ rule figure_rf:
                 "rf": rf_slice(RF_FIGURES[w.figure]),
             }
         ),
-    conda:
-        ENV
     shell:
         PAPERMILL
 
@@ -112,6 +117,8 @@ rule figure_rf_images:
         "logs/figures/{figure}.log",
     wildcard_constraints:
         figure="|".join(RF_IMAGE_FIGURES),
+    conda:
+        ENV
     params:
         parameters=lambda w, input: as_json(
             {
@@ -120,8 +127,6 @@ rule figure_rf_images:
                 "rf_images": config["rf_images"],
             }
         ),
-    conda:
-        ENV
     shell:
         PAPERMILL
 
@@ -146,12 +151,12 @@ rule figure_unet:
         "logs/figures/{figure}.log",
     wildcard_constraints:
         figure="|".join(UNET_FIGURES),
+    conda:
+        ENV
     params:
         parameters=lambda w, input: as_json(
             {"tables": list(input.tables), "out_prefix": f"figures/{w.figure}", "unet": config["unet"]}
         ),
-    conda:
-        ENV
     shell:
         PAPERMILL
 
@@ -170,6 +175,8 @@ rule figure_bridge:
         "logs/figures/{figure}.log",
     wildcard_constraints:
         figure="|".join(BRIDGE_FIGURES),
+    conda:
+        ENV
     params:
         parameters=lambda w, input: as_json(
             {
@@ -179,8 +186,6 @@ rule figure_bridge:
                 "bridge": config["bridge"],
             }
         ),
-    conda:
-        ENV
     shell:
         PAPERMILL
 

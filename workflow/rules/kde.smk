@@ -11,10 +11,10 @@ rule kde_width_tables:
         optima_meta="results/kde_width/optima.json",
     log:
         "logs/kde_width/tables.log",
-    params:
-        config=as_json(config["kde_width"]),
     conda:
         ENV
+    params:
+        config=as_json(config["kde_width"]),
     shell:
         "python -m memgen.kde_width --config {params.config:q} --curves {output.curves} "
         "--optima {output.optima} > {log} 2>&1"

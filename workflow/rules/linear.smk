@@ -9,13 +9,13 @@ rule ldm_hellinger_block:
         meta="results/ldm/hellinger/d{d}/block{block}.json",
     log:
         "logs/ldm/hellinger/d{d}/block{block}.log",
+    conda:
+        ENV
     params:
         model=as_json(config["ldm"]["model"]),
         sweep=lambda w: as_json(ldm_sweep("hellinger", w.d)),
         trials=lambda w: trial_block(config["ldm"]["hellinger"], w.block),
         seed=config["seed"],
-    conda:
-        ENV
     shell:
         "python -m memgen.ldm_sweeps hellinger --model {params.model:q} --sweep {params.sweep:q} "
         "--trials {params.trials} --seed {params.seed} --out {output.table} > {log} 2>&1"
@@ -29,14 +29,14 @@ rule ldm_transition_block:
         meta="results/ldm/transition/d{d}/block{block}.json",
     log:
         "logs/ldm/transition/d{d}/block{block}.log",
+    conda:
+        ENV
     params:
         model=as_json(config["ldm"]["model"]),
         sweep=lambda w: as_json(ldm_sweep("transition", w.d)),
         trials=lambda w: trial_block(config["ldm"]["transition"], w.block),
         N=config["ldm"]["transition"]["N"],
         seed=config["seed"],
-    conda:
-        ENV
     shell:
         "python -m memgen.ldm_sweeps transition --model {params.model:q} --sweep {params.sweep:q} "
         "--N {params.N} --trials {params.trials} --seed {params.seed} --out {output.table} > {log} 2>&1"

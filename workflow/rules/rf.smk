@@ -9,10 +9,10 @@ rule rf_theory:
         meta="results/rf/{experiment}/theory.json",
     log:
         "logs/rf/{experiment}/theory.log",
-    params:
-        config=lambda w: as_json(rf_slice(w.experiment)),
     conda:
         ENV
+    params:
+        config=lambda w: as_json(rf_slice(w.experiment)),
     shell:
         "python -m memgen.rf_sweeps theory {wildcards.experiment} --config {params.config:q} --out {output.table} > {log} 2>&1"
 
@@ -25,12 +25,12 @@ rule rf_simulation_block:
         meta="results/rf/{experiment}/simulation/block{block}.json",
     log:
         "logs/rf/{experiment}/simulation/block{block}.log",
+    conda:
+        ENV
     params:
         config=lambda w: as_json(rf_slice(w.experiment)),
         block=lambda w: int(w.block),
         seed=config["seed"],
-    conda:
-        ENV
     shell:
         "python -m memgen.rf_sweeps simulate {wildcards.experiment} --config {params.config:q} "
         "--block {params.block} --seed {params.seed} --out {output.table} > {log} 2>&1"
@@ -45,10 +45,10 @@ rule rf_simulation_summary:
         meta="results/rf/{experiment}/simulation.json",
     log:
         "logs/rf/{experiment}/simulation.log",
-    params:
-        config=lambda w: as_json(rf_slice(w.experiment)),
     conda:
         ENV
+    params:
+        config=lambda w: as_json(rf_slice(w.experiment)),
     shell:
         "python -m memgen.rf_sweeps summarise {wildcards.experiment} --config {params.config:q} "
         "--out {output.table} {input.tables} > {log} 2>&1"

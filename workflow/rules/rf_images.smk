@@ -13,13 +13,13 @@ rule rf_images_learning_curves:
         "logs/rf_images/{dataset}/learning_curves.log",
     wildcard_constraints:
         dataset="mnist|fashion_mnist",
+    conda:
+        ENV
+    resources:
+        gpu=1,
     params:
         config=as_json(rf_images_slice("learning_curves")),
         seed=config["seed"],
-    resources:
-        gpu=1,
-    conda:
-        ENV
     shell:
         "python -m memgen.rf_images learning-curves {wildcards.dataset} --config {params.config:q} "
         "--data {input.data} --manifest {input.manifest} --seed {params.seed} --out {output.table} > {log} 2>&1"
@@ -38,13 +38,13 @@ rule rf_images_generate:
         "logs/rf_images/{dataset}/generation.log",
     wildcard_constraints:
         dataset="mnist|fashion_mnist",
+    conda:
+        ENV
+    resources:
+        gpu=1,
     params:
         config=as_json(rf_images_slice("generation")),
         seed=config["seed"],
-    resources:
-        gpu=1,
-    conda:
-        ENV
     shell:
         "python -m memgen.rf_images generate {wildcards.dataset} --config {params.config:q} --data {input.data} "
         "--manifest {input.manifest} --seed {params.seed} --out {output.table} --samples {output.samples} > {log} 2>&1"

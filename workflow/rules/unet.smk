@@ -12,14 +12,14 @@ rule unet_gaussian_block:
         "logs/unet/gaussian/n{n}_b{block}.log",
     wildcard_constraints:
         n=r"\d+",
+    conda:
+        ENV
+    resources:
+        gpu=1,
     params:
         config=as_json(unet_slice("gaussian")),
         trials=lambda w: trial_block(config["unet"]["gaussian"], w.block),
         seed=config["seed"],
-    resources:
-        gpu=1,
-    conda:
-        ENV
     shell:
         "python -m memgen.unet_sweeps gaussian --config {params.config:q} --n {wildcards.n} --trials {params.trials} "
         "--seed {params.seed} --out {output.table} > {log} 2>&1"
@@ -55,13 +55,13 @@ rule unet_memorization:
         dataset="mnist|fashion_mnist",
         n=r"\d+",
         m=r"\d+|inf",
+    conda:
+        ENV
+    resources:
+        gpu=1,
     params:
         config=as_json(unet_slice("memorization")),
         seed=config["seed"],
-    resources:
-        gpu=1,
-    conda:
-        ENV
     shell:
         "python -m memgen.unet_sweeps memorization {wildcards.dataset} --config {params.config:q} --n {wildcards.n} "
         "--m {wildcards.m} --data {input.data} --manifest {input.manifest} --seed {params.seed} --out {output.table} "
