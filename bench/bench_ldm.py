@@ -25,7 +25,7 @@ import torch
 from scipy.spatial.distance import pdist
 from scipy.special import logsumexp
 
-from memgen.ldm_sweeps import Sweep, model_from_config, transition_trials
+from memgen.experiments.ldm import Sweep, model_from_config, transition_trials
 from memgen.kde import log_self_overlap
 from timing import median_time  # bench/timing.py (the script directory is on sys.path)
 

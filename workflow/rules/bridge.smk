@@ -3,7 +3,7 @@
 
 rule bridge_simulation_block:
     input:
-        code=module_sources("memgen.bridge"),
+        code=module_sources("memgen.experiments.bridge"),
     output:
         table="results/bridge/{kind}/block{block}.parquet",
         meta="results/bridge/{kind}/block{block}.json",
@@ -14,17 +14,17 @@ rule bridge_simulation_block:
     conda:
         ENV
     params:
-        config=as_json(config["bridge"]),
+        config=lambda w: as_json(stage_config("bridge", w.kind)),
         seed=config["seed"],
     shell:
-        "python -m memgen.bridge simulate {wildcards.kind} --config {params.config:q} --block {wildcards.block} "
+        "python -m memgen.experiments.bridge simulate {wildcards.kind} --config {params.config:q} --block {wildcards.block} "
         "--seed {params.seed} --out {output.table} > {log} 2>&1"
 
 
 rule bridge_summary:
     input:
         tables=lambda w: bridge_blocks(w.kind),
-        code=module_sources("memgen.bridge"),
+        code=module_sources("memgen.experiments.bridge"),
     output:
         table="results/bridge/{kind}/summary.parquet",
         meta="results/bridge/{kind}/summary.json",
@@ -37,7 +37,26 @@ rule bridge_summary:
     conda:
         ENV
     params:
-        config=as_json(config["bridge"]),
+        config=lambda w: as_json(stage_config("bridge", w.kind)),
     shell:
-        "python -m memgen.bridge summarise {wildcards.kind} --config {params.config:q} --out {output.table} "
+        "python -m memgen.experiments.bridge summarise {wildcards.kind} --config {params.config:q} --out {output.table} "
         "--crossings {output.crossings} {input.tables} > {log} 2>&1"
+
+
+rule bridge_theory:
+    input:
+        code=module_sources("memgen.experiments.bridge"),
+    output:
+        table="results/bridge/{kind}/theory.parquet",
+        meta="results/bridge/{kind}/theory.json",
+    log:
+        "logs/bridge/{kind}/theory.log",
+    wildcard_constraints:
+        kind="transition|phase",
+    conda:
+        ENV
+    params:
+        config=lambda w: as_json(stage_config("bridge", w.kind)),
+    shell:
+        "python -m memgen.experiments.bridge theory {wildcards.kind} --config {params.config:q} --out {output.table} "
+        "> {log} 2>&1"

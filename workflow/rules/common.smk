@@ -9,9 +9,10 @@ SRC = Path(workflow.basedir) / "src"
 sys.path.insert(0, str(SRC))  # for the config check; jobs use the installed (editable) memgen
 
 from memgen.config import validate_config
-from memgen.grids import log_int_grid, m_label, parse_m
-from memgen.bridge import n_blocks as bridge_n_blocks
-from memgen.rf_sweeps import n_simulation_blocks
+from memgen.data import DATASETS
+from memgen.grids import log_int_grid, m_label, n_trial_blocks, parse_m, trial_block
+from memgen.experiments.bridge import n_blocks as bridge_n_blocks
+from memgen.experiments.rf import n_simulation_blocks
 
 validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
 
@@ -23,37 +24,26 @@ RF_FIGURES = {
     "rf_phase_diagram": "phase_diagram",
     "rf_role_of_m": "role_of_m",
 }
-# RF-on-images figure -> the per-data-set result it plots
+# RF-on-images figures of tables -> (their experiment, the per-data-set table they plot)
 RF_IMAGE_FIGURES = {
-    "rf_images_learning_curves": "learning_curves.parquet",
-    "rf_images_memorization": "generation.parquet",
-    "rf_images_samples": "samples.npz",
+    "rf_images_learning_curves": ("learning_curves", "learning_curves.parquet"),
+    "rf_images_memorization": ("generation", "generation.parquet"),
 }
-# U-Net figures (Paper B Fig. 4; Paper A's study of m on images)
-UNET_FIGURES = ["unet_gaussian_transition", "unet_memorization_m", "unet_samples"]
 # Bridge figures (Paper B's metric on Paper A's RF models) -> their experiment
 BRIDGE_FIGURES = {"bridge_transition": "transition", "bridge_phase": "phase"}
-FIGURES = [
-    "ldm_hellinger",
-    "ldm_transition",
-    "kde_width",
-    *RF_FIGURES,
-    *RF_IMAGE_FIGURES,
-    *UNET_FIGURES,
-    *BRIDGE_FIGURES,
-]
 
 
 wildcard_constraints:
     d=r"\d+",
     block=r"\d{3}",
     experiment="|".join(RF_FIGURES.values()),
+    dataset="|".join(DATASETS),
 
 
-def _memgen_imports(path):
-    """memgen modules imported by the source file at ``path``."""
+def _memgen_imports(source, filename):
+    """memgen modules imported by Python ``source`` (the text of ``filename``)."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(ast.parse(source, filename)):
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.startswith("memgen.")}
         elif isinstance(node, ast.ImportFrom) and node.module:
@@ -82,13 +72,57 @@ def module_sources(*modules):
             continue
         seen[mod] = _module_path(mod)
         if seen[mod] is not None:
-            todo.extend(_memgen_imports(seen[mod]))
+            todo.extend(_memgen_imports(seen[mod].read_text(), str(seen[mod])))
     return [str(path.relative_to(workflow.basedir)) for mod, path in sorted(seen.items()) if path is not None]
+
+
+def notebook_sources(name):
+    """The memgen sources that notebooks/<name>.ipynb imports (from its code cells), as module_sources."""
+    path = Path(workflow.basedir) / "notebooks" / f"{name}.ipynb"
+    cells = json.loads(path.read_text())["cells"]
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    return module_sources(*sorted(_memgen_imports(code, str(path))))
 
 
 def as_json(obj):
     """A config slice as compact, key-sorted JSON (a shell argument and a params value)."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+
+
+# The config sections of each stage that are its experiments (one family of jobs each); the
+# stage's other keys are shared by its experiments. Keys that only say which jobs exist (the
+# data sets: a wildcard) are no job's parameter, so adding a data set reruns no other job.
+STAGE_EXPERIMENTS = {
+    "ldm": ("hellinger", "transition"),
+    "kde_width": (),
+    "rf": tuple(RF_FIGURES.values()),
+    "rf_images": ("learning_curves", "generation"),
+    "unet": ("gaussian", "memorization"),
+    "bridge": ("transition", "phase"),
+}
+JOB_SET_KEYS = ("datasets",)
+
+
+def stage_config(stage, experiment=None, d=None):
+    """The config slice of a family of jobs, in the one shape every rule passes to its driver
+    (--config) and every figure to its notebook (config):
+    {"shared": config[stage] less its experiments, "experiment": config[stage][experiment]}.
+    For an LDM experiment, ``d`` narrows its list of sweeps to the sweep of dimension d."""
+    section = config[stage]
+    skip = set(STAGE_EXPERIMENTS[stage]) | set(JOB_SET_KEYS)
+    out = {"shared": {k: v for k, v in section.items() if k not in skip}}
+    if experiment is not None:
+        ex = section[experiment]
+        if d is not None:
+            ex = {**{k: v for k, v in ex.items() if k != "sweeps"}, "sweep": ldm_sweep(experiment, d)}
+        out["experiment"] = ex
+    return out
+
+
+def stage_trial_block(stage, experiment, block):
+    """START:STOP of trial block ``block`` of config[stage][experiment] (trials, trials_per_job)."""
+    ex = config[stage][experiment]
+    return trial_block(ex["trials"], ex["trials_per_job"], block)
 
 
 def ldm_sweep(section, d):
@@ -99,48 +133,19 @@ def ldm_sweep(section, d):
     raise ValueError(f"no sweep with d = {d} in config ldm.{section}.sweeps")
 
 
-def n_trial_blocks(cfg):
-    """Blocks of cfg['trials_per_job'] trials covering cfg['trials'] (a config section)."""
-    return math.ceil(cfg["trials"] / cfg["trials_per_job"])
-
-
-def trial_block(cfg, block):
-    """Global trial indices START:STOP of block ``block`` of a config section with trials, trials_per_job."""
-    start = int(block) * cfg["trials_per_job"]
-    return f"{start}:{min(start + cfg['trials_per_job'], cfg['trials'])}"
-
-
 def ldm_block_tables(section):
     """Every block table of ldm.<section>, over all sweeps."""
     return [
         f"results/ldm/{section}/d{sweep['d']}/block{b:03d}.parquet"
         for sweep in config["ldm"][section]["sweeps"]
-        for b in range(n_trial_blocks(config["ldm"][section]))
+        for b in range(n_trial_blocks(config["ldm"][section]["trials"], config["ldm"][section]["trials_per_job"]))
     ]
-
-
-def rf_slice(experiment):
-    """The config slice an RF experiment needs: shared rf keys and rf.<experiment>."""
-    rf = config["rf"]
-    shared = {key: rf[key] for key in ("activation", "lambda", "d", "seeds", "points_per_job")}
-    return {**shared, "experiment": rf[experiment]}
 
 
 def rf_block_tables(experiment):
     """Every simulation block table of rf.<experiment>."""
-    blocks = n_simulation_blocks(experiment, rf_slice(experiment))
+    blocks = n_simulation_blocks(experiment, stage_config("rf", experiment))
     return [f"results/rf/{experiment}/simulation/block{b:03d}.parquet" for b in range(blocks)]
-
-
-def rf_images_slice(experiment):
-    """The config slice of one RF-on-images experiment: shared rf_images keys and rf_images.<experiment>."""
-    cfg = config["rf_images"]
-    return {
-        "activation": cfg["activation"],
-        "lambda": cfg["lambda"],
-        "seeds": cfg["seeds"],
-        experiment: cfg[experiment],
-    }
 
 
 def rf_images_tables(name):
@@ -148,38 +153,132 @@ def rf_images_tables(name):
     return [f"results/rf_images/{dataset}/{name}" for dataset in config["rf_images"]["datasets"]]
 
 
-def unet_slice(experiment):
-    """The config slice of one U-Net experiment: the shared unet keys and unet.<experiment>."""
-    cfg = config["unet"]
-    shared = {k: cfg[k] for k in ("precision", "compile", "checkpoint_every", "checkpoint_dir")}
-    return {"shared": shared, "experiment": cfg[experiment]}
-
-
 def unet_gaussian_blocks():
     """One table per (n, block of trials) of the Gaussian-pixel transition."""
     g = config["unet"]["gaussian"]
     ns = log_int_grid(g["n"]["min"], g["n"]["max"], g["n"]["num"])
-    return [f"results/unet/gaussian/n{n}_b{b:03d}.parquet" for n in ns for b in range(n_trial_blocks(g))]
+    blocks = n_trial_blocks(g["trials"], g["trials_per_job"])
+    return [f"results/unet/gaussian/n{n}_b{b:03d}.parquet" for n in ns for b in range(blocks)]
+
+
+def unet_memorization_points():
+    """(data set, n, m label) of every job of the U-Net study of m."""
+    mem = config["unet"]["memorization"]
+    return [(ds, n, m_label(parse_m(m))) for ds in mem["datasets"] for n in mem["n"] for m in mem["m"]]
 
 
 def unet_memorization_outputs(kind):
     """results/unet/<dataset>/n<n>_m<m>.parquet (kind 'table') or _samples.npz (kind 'samples')."""
-    mem = config["unet"]["memorization"]
     suffix = {"table": ".parquet", "samples": "_samples.npz"}[kind]
-    return [
-        f"results/unet/{ds}/n{n}_m{m_label(parse_m(m))}{suffix}"
-        for ds in mem["datasets"]
-        for n in mem["n"]
-        for m in mem["m"]
-    ]
+    return [f"results/unet/{ds}/n{n}_m{m}{suffix}" for ds, n, m in unet_memorization_points()]
 
 
 def bridge_blocks(kind):
     """Simulation tables of bridge experiment ``kind``."""
-    return [f"results/bridge/{kind}/block{b:03d}.parquet" for b in range(bridge_n_blocks(kind, config["bridge"]))]
+    blocks = bridge_n_blocks(kind, stage_config("bridge", kind))
+    return [f"results/bridge/{kind}/block{b:03d}.parquet" for b in range(blocks)]
 
 
 # Runs notebooks/<figure>.ipynb into figures/<figure>.ipynb with the rule's parameters.
 PAPERMILL = (
     "papermill {input.notebook} {output.notebook} --kernel python3 --cwd . -y {params.parameters:q} > {log} 2>&1"
 )
+
+
+# The figures. Each entry: its category in the report, the tables its notebook reads
+# (parameter name -> path or list of paths) and the config slice it is drawn with. The rule
+# figure_<name> (figures.smk) runs notebooks/<name>.ipynb with the tables, config = the slice
+# and out_prefix = figures/<name>; its code inputs are the memgen modules the notebook imports.
+def figure_spec(category, tables, config_slice, index=None):
+    """A registry entry: the report category, the tables (name -> path or list of paths), the
+    stage_config slice the figure is drawn with and, for sample grids, the index of the sample
+    files (a list of records naming each file and what it holds)."""
+    return {"category": category, "tables": tables, "config": config_slice, "index": index or []}
+
+
+def rf_images_sample_index():
+    """Per data set: its samples.npz and the generation table that lists the (m, p) of its grids."""
+    return [
+        {
+            "dataset": ds,
+            "samples": f"results/rf_images/{ds}/samples.npz",
+            "generation": f"results/rf_images/{ds}/generation.parquet",
+        }
+        for ds in config["rf_images"]["datasets"]
+    ]
+
+
+def unet_sample_index():
+    """Per (data set, n, m) of the U-Net study of m: its samples file."""
+    points, files = unet_memorization_points(), unet_memorization_outputs("samples")
+    return [{"dataset": ds, "n": n, "m": m, "samples": f} for (ds, n, m), f in zip(points, files)]
+
+
+LDM = "Paper B: linear diffusion model"
+RF = "Paper A: random features"
+RF_IMAGES = "Paper A: random features on images"
+UNET = "U-Net experiments"
+BRIDGE = "Bridge: Paper B's metric on Paper A's models"
+
+FIGURE_REGISTRY = {
+    "ldm_hellinger": figure_spec(
+        LDM, {"summary": "results/ldm/hellinger_summary.parquet"}, stage_config("ldm", "hellinger")
+    ),
+    "ldm_transition": figure_spec(
+        LDM,
+        {"summary": "results/ldm/transition_summary.parquet"},
+        stage_config("ldm", "transition"),
+    ),
+    "kde_width": figure_spec(
+        "Paper B: kernel width",
+        {
+            "curves": "results/kde_width/curves.parquet",
+            "optima": "results/kde_width/optima.parquet",
+            "formulas": "results/kde_width/formulas.parquet",
+        },
+        stage_config("kde_width"),
+    ),
+    **{
+        name: figure_spec(
+            RF,
+            {"theory": f"results/rf/{exp}/theory.parquet", "simulation": f"results/rf/{exp}/simulation.parquet"},
+            stage_config("rf", exp),
+        )
+        for name, exp in RF_FIGURES.items()
+    },
+    **{
+        name: figure_spec(RF_IMAGES, {"tables": rf_images_tables(result)}, stage_config("rf_images", experiment))
+        for name, (experiment, result) in RF_IMAGE_FIGURES.items()
+    },
+    "rf_images_samples": figure_spec(
+        RF_IMAGES,
+        {"samples": rf_images_tables("samples.npz"), "generation": rf_images_tables("generation.parquet")},
+        stage_config("rf_images", "generation"),
+        rf_images_sample_index(),
+    ),
+    "unet_gaussian_transition": figure_spec(
+        UNET, {"tables": ["results/unet/gaussian/transition.parquet"]}, stage_config("unet", "gaussian")
+    ),
+    "unet_memorization_m": figure_spec(
+        UNET, {"tables": ["results/unet/memorization.parquet"]}, stage_config("unet", "memorization")
+    ),
+    "unet_samples": figure_spec(
+        UNET,
+        {"samples": unet_memorization_outputs("samples")},
+        stage_config("unet", "memorization"),
+        unet_sample_index(),
+    ),
+    **{
+        name: figure_spec(
+            BRIDGE,
+            {
+                "summary": f"results/bridge/{kind}/summary.parquet",
+                "crossings": f"results/bridge/{kind}/crossings.parquet",
+                "theory": f"results/bridge/{kind}/theory.parquet",
+            },
+            stage_config("bridge", kind),
+        )
+        for name, kind in BRIDGE_FIGURES.items()
+    },
+}
+FIGURES = list(FIGURE_REGISTRY)

@@ -9,8 +9,6 @@ rule data_prepare:
         manifest="results/data/{dataset}/manifest.json",
     log:
         "logs/data/{dataset}.log",
-    wildcard_constraints:
-        dataset="mnist|fashion_mnist",
     conda:
         ENV
     params:

@@ -3,7 +3,7 @@
 
 rule rf_theory:
     input:
-        code=module_sources("memgen.rf_sweeps"),
+        code=module_sources("memgen.experiments.rf"),
     output:
         table="results/rf/{experiment}/theory.parquet",
         meta="results/rf/{experiment}/theory.json",
@@ -12,14 +12,14 @@ rule rf_theory:
     conda:
         ENV
     params:
-        config=lambda w: as_json(rf_slice(w.experiment)),
+        config=lambda w: as_json(stage_config("rf", w.experiment)),
     shell:
-        "python -m memgen.rf_sweeps theory {wildcards.experiment} --config {params.config:q} --out {output.table} > {log} 2>&1"
+        "python -m memgen.experiments.rf theory {wildcards.experiment} --config {params.config:q} --out {output.table} > {log} 2>&1"
 
 
 rule rf_simulation_block:
     input:
-        code=module_sources("memgen.rf_sweeps"),
+        code=module_sources("memgen.experiments.rf"),
     output:
         table="results/rf/{experiment}/simulation/block{block}.parquet",
         meta="results/rf/{experiment}/simulation/block{block}.json",
@@ -28,18 +28,18 @@ rule rf_simulation_block:
     conda:
         ENV
     params:
-        config=lambda w: as_json(rf_slice(w.experiment)),
+        config=lambda w: as_json(stage_config("rf", w.experiment)),
         block=lambda w: int(w.block),
         seed=config["seed"],
     shell:
-        "python -m memgen.rf_sweeps simulate {wildcards.experiment} --config {params.config:q} "
+        "python -m memgen.experiments.rf simulate {wildcards.experiment} --config {params.config:q} "
         "--block {params.block} --seed {params.seed} --out {output.table} > {log} 2>&1"
 
 
 rule rf_simulation_summary:
     input:
         tables=lambda w: rf_block_tables(w.experiment),
-        code=module_sources("memgen.rf_sweeps"),
+        code=module_sources("memgen.experiments.rf"),
     output:
         table="results/rf/{experiment}/simulation.parquet",
         meta="results/rf/{experiment}/simulation.json",
@@ -48,7 +48,7 @@ rule rf_simulation_summary:
     conda:
         ENV
     params:
-        config=lambda w: as_json(rf_slice(w.experiment)),
+        config=lambda w: as_json(stage_config("rf", w.experiment)),
     shell:
-        "python -m memgen.rf_sweeps summarise {wildcards.experiment} --config {params.config:q} "
+        "python -m memgen.experiments.rf summarise {wildcards.experiment} --config {params.config:q} "
         "--out {output.table} {input.tables} > {log} 2>&1"

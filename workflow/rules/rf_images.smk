@@ -5,23 +5,21 @@ rule rf_images_learning_curves:
     input:
         data="results/data/{dataset}/prepared.npz",
         manifest="results/data/{dataset}/manifest.json",
-        code=module_sources("memgen.rf_images"),
+        code=module_sources("memgen.experiments.rf_images"),
     output:
         table="results/rf_images/{dataset}/learning_curves.parquet",
         meta="results/rf_images/{dataset}/learning_curves.json",
     log:
         "logs/rf_images/{dataset}/learning_curves.log",
-    wildcard_constraints:
-        dataset="mnist|fashion_mnist",
     conda:
         ENV
     resources:
         gpu=1,
     params:
-        config=as_json(rf_images_slice("learning_curves")),
+        config=as_json(stage_config("rf_images", "learning_curves")),
         seed=config["seed"],
     shell:
-        "python -m memgen.rf_images learning-curves {wildcards.dataset} --config {params.config:q} "
+        "python -m memgen.experiments.rf_images learning-curves {wildcards.dataset} --config {params.config:q} "
         "--data {input.data} --manifest {input.manifest} --seed {params.seed} --out {output.table} > {log} 2>&1"
 
 
@@ -29,22 +27,20 @@ rule rf_images_generate:
     input:
         data="results/data/{dataset}/prepared.npz",
         manifest="results/data/{dataset}/manifest.json",
-        code=module_sources("memgen.rf_images"),
+        code=module_sources("memgen.experiments.rf_images"),
     output:
         table="results/rf_images/{dataset}/generation.parquet",
         meta="results/rf_images/{dataset}/generation.json",
         samples="results/rf_images/{dataset}/samples.npz",
     log:
         "logs/rf_images/{dataset}/generation.log",
-    wildcard_constraints:
-        dataset="mnist|fashion_mnist",
     conda:
         ENV
     resources:
         gpu=1,
     params:
-        config=as_json(rf_images_slice("generation")),
+        config=as_json(stage_config("rf_images", "generation")),
         seed=config["seed"],
     shell:
-        "python -m memgen.rf_images generate {wildcards.dataset} --config {params.config:q} --data {input.data} "
+        "python -m memgen.experiments.rf_images generate {wildcards.dataset} --config {params.config:q} --data {input.data} "
         "--manifest {input.manifest} --seed {params.seed} --out {output.table} --samples {output.samples} > {log} 2>&1"

@@ -4,7 +4,7 @@
 
 rule unet_gaussian_block:
     input:
-        code=module_sources("memgen.unet_sweeps"),
+        code=module_sources("memgen.experiments.unet"),
     output:
         table="results/unet/gaussian/n{n}_b{block}.parquet",
         meta="results/unet/gaussian/n{n}_b{block}.json",
@@ -17,18 +17,18 @@ rule unet_gaussian_block:
     resources:
         gpu=1,
     params:
-        config=as_json(unet_slice("gaussian")),
-        trials=lambda w: trial_block(config["unet"]["gaussian"], w.block),
+        config=as_json(stage_config("unet", "gaussian")),
+        trials=lambda w: stage_trial_block("unet", "gaussian", w.block),
         seed=config["seed"],
     shell:
-        "python -m memgen.unet_sweeps gaussian --config {params.config:q} --n {wildcards.n} --trials {params.trials} "
+        "python -m memgen.experiments.unet gaussian --config {params.config:q} --n {wildcards.n} --trials {params.trials} "
         "--seed {params.seed} --out {output.table} > {log} 2>&1"
 
 
 rule unet_gaussian_summary:
     input:
         tables=unet_gaussian_blocks(),
-        code=module_sources("memgen.unet_sweeps"),
+        code=module_sources("memgen.experiments.unet"),
     output:
         table="results/unet/gaussian/transition.parquet",
         meta="results/unet/gaussian/transition.json",
@@ -37,14 +37,14 @@ rule unet_gaussian_summary:
     conda:
         ENV
     shell:
-        "python -m memgen.unet_sweeps summarise gaussian --out {output.table} {input.tables} > {log} 2>&1"
+        "python -m memgen.experiments.unet summarise gaussian --out {output.table} {input.tables} > {log} 2>&1"
 
 
 rule unet_memorization:
     input:
         data="results/data/{dataset}/prepared.npz",
         manifest="results/data/{dataset}/manifest.json",
-        code=module_sources("memgen.unet_sweeps"),
+        code=module_sources("memgen.experiments.unet"),
     output:
         table="results/unet/{dataset}/n{n}_m{m}.parquet",
         meta="results/unet/{dataset}/n{n}_m{m}.json",
@@ -52,7 +52,6 @@ rule unet_memorization:
     log:
         "logs/unet/{dataset}/n{n}_m{m}.log",
     wildcard_constraints:
-        dataset="mnist|fashion_mnist",
         n=r"\d+",
         m=r"\d+|inf",
     conda:
@@ -60,10 +59,10 @@ rule unet_memorization:
     resources:
         gpu=1,
     params:
-        config=as_json(unet_slice("memorization")),
+        config=as_json(stage_config("unet", "memorization")),
         seed=config["seed"],
     shell:
-        "python -m memgen.unet_sweeps memorization {wildcards.dataset} --config {params.config:q} --n {wildcards.n} "
+        "python -m memgen.experiments.unet memorization {wildcards.dataset} --config {params.config:q} --n {wildcards.n} "
         "--m {wildcards.m} --data {input.data} --manifest {input.manifest} --seed {params.seed} --out {output.table} "
         "--samples {output.samples} > {log} 2>&1"
 
@@ -71,7 +70,7 @@ rule unet_memorization:
 rule unet_memorization_summary:
     input:
         tables=unet_memorization_outputs("table"),
-        code=module_sources("memgen.unet_sweeps"),
+        code=module_sources("memgen.experiments.unet"),
     output:
         table="results/unet/memorization.parquet",
         meta="results/unet/memorization.json",
@@ -80,4 +79,4 @@ rule unet_memorization_summary:
     conda:
         ENV
     shell:
-        "python -m memgen.unet_sweeps summarise memorization --out {output.table} {input.tables} > {log} 2>&1"
+        "python -m memgen.experiments.unet summarise memorization --out {output.table} {input.tables} > {log} 2>&1"

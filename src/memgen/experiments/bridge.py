@@ -2,8 +2,8 @@
 
 For each (ψ_n, ψ_p, m, seed) on N(0, I_d) data: n = round(ψ_n d) training points, p = round(ψ_p d)
 features, the time-dependent RF score (one closed-form ridge-DSM fit per time, the same W;
-:func:`memgen.rf_images.fit_rf_score_path`), N points from the reverse SDE
-(:func:`memgen.rf_images.sample_reverse_sde`), then
+:func:`memgen.rf_sampling.fit_rf_score_path`), N points from the reverse SDE
+(:func:`memgen.rf_sampling.sample_reverse_sde`), then
 
 - the full-dimensional metric of Paper B §3.2: KDEs of the training set (ε_T = σ n^{−1/d}), of
   an original set of N fresh points (ε_O = σ N^{−1/d}) and of the N generated points (ε_G = ε_O:
@@ -16,8 +16,9 @@ features, the time-dependent RF score (one closed-form ridge-DSM fit per time, t
 
 Command line (one Snakemake job = one block of points, every seed):
 
-    python -m memgen.bridge simulate KIND --config JSON --block B --seed S --out T.parquet
-    python -m memgen.bridge summarise KIND --config JSON --out S.parquet --crossings C.parquet T1.parquet ...
+    python -m memgen.experiments.bridge simulate KIND --config JSON --block B --seed S --out T.parquet
+    python -m memgen.experiments.bridge summarise KIND --config JSON --out S.parquet --crossings C.parquet T1.parquet ...
+    python -m memgen.experiments.bridge theory KIND --config JSON --out T.parquet
 
 KIND is ``transition`` (ψ_n grid × ψ_p list × m list) or ``phase`` ((ψ_n, ψ_p) grid × m list).
 X, W and the original set derive from (seed, d, n, p, seed index): common random numbers across m.
@@ -33,7 +34,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from memgen.grids import log_grid, m_label, m_seed_key, parse_m
+from memgen.grids import log_cell_edges, log_grid, m_label, m_seed_key, parse_m
 from memgen.io import provenance, read_tables, write_table
 from memgen.rf_theory import learning_curves
 
@@ -44,15 +45,15 @@ KINDS = ("transition", "phase")
 
 
 def experiment_points(kind: str, cfg: dict) -> list[tuple[float, float, str]]:
-    """(ψ_n, ψ_p, m label) of experiment ``kind`` (config bridge.<kind>)."""
-    ex = cfg[kind]
+    """(ψ_n, ψ_p, m label) of experiment ``kind``; ``cfg`` is the stage slice {shared, experiment = bridge.<kind>}."""
+    ex = cfg["experiment"]
     psi_n = log_grid(ex["psi_n"])
     psi_p = ex["psi_p"] if kind == "transition" else log_grid(ex["psi_p"])
     return [(float(a), float(b), m_label(parse_m(m))) for m in ex["m"] for b in psi_p for a in psi_n]
 
 
 def n_blocks(kind: str, cfg: dict) -> int:
-    return max(1, math.ceil(len(experiment_points(kind, cfg)) / cfg["points_per_job"]))
+    return max(1, math.ceil(len(experiment_points(kind, cfg)) / cfg["shared"]["points_per_job"]))
 
 
 def block_points(kind: str, cfg: dict, block: int) -> list[tuple[float, float, str]]:
@@ -87,12 +88,13 @@ def full_dimensional_metric(train, original, generated, sigma: float = 1.0) -> d
 
 
 def simulate_point(psi_n: float, psi_p: float, m: str, s: int, cfg: dict, seed: int) -> dict:
-    """One (ψ_n, ψ_p, m, seed index) of the bridge: fit, sample, measure (see the module doc)."""
+    """One (ψ_n, ψ_p, m, seed index) of the bridge: fit, sample, measure (see the module doc).
+    ``cfg``: the keys of config bridge shared by its experiments (d, N, times, ...)."""
     import torch
 
     from memgen.kde import pixel_transition
     from memgen.memorization import nearest_neighbours
-    from memgen.rf_images import fit_rf_score_path, sample_reverse_sde
+    from memgen.rf_sampling import fit_rf_score_path, sample_reverse_sde
     from memgen.seeding import torch_generator
 
     d = cfg["d"]
@@ -132,14 +134,16 @@ def simulate_point(psi_n: float, psi_p: float, m: str, s: int, cfg: dict, seed: 
 
 
 def simulate_block(kind: str, cfg: dict, block: int, seed: int) -> pd.DataFrame:
+    sh = cfg["shared"]
     rows = [
-        simulate_point(a, b, m, s, cfg, seed) for a, b, m in block_points(kind, cfg, block) for s in range(cfg["seeds"])
+        simulate_point(a, b, m, s, sh, seed) for a, b, m in block_points(kind, cfg, block) for s in range(sh["seeds"])
     ]
     return pd.DataFrame(rows).assign(experiment=kind)
 
 
 def theory_gap(psi_n, psi_p, m_labels, cfg: dict) -> pd.DataFrame:
-    """The d → ∞ theory at time ``theory_t``: E_train, E_test and the gap E_test − E_train."""
+    """The d → ∞ theory at time ``theory_t``: E_train, E_test and the gap E_test − E_train
+    (``cfg``: the shared bridge keys)."""
     m = np.array([parse_m(x) for x in m_labels], dtype=float)
     lc = learning_curves(
         np.asarray(psi_p, float), np.asarray(psi_n, float), m, cfg["theory_t"], cfg["lambda"], cfg["activation"]
@@ -147,6 +151,25 @@ def theory_gap(psi_n, psi_p, m_labels, cfg: dict) -> pd.DataFrame:
     return pd.DataFrame(
         {"theory_E_train": lc.E_train, "theory_E_test": lc.E_test, "theory_gap": lc.E_test - lc.E_train}
     )
+
+
+def theory_table(kind: str, cfg: dict) -> pd.DataFrame:
+    """The theory drawn beside the simulations, on a fine grid: for ``transition`` 120 log-spaced ψ_n
+    over the ψ_n grid per (ψ_p, m); for ``phase`` 60 × 60 log-spaced (ψ_n, ψ_p) over the grid's cells."""
+    ex = cfg["experiment"]
+    if kind == "transition":
+        grid = log_grid(ex["psi_n"])
+        pairs = [(a, b) for b in ex["psi_p"] for a in np.geomspace(grid.min(), grid.max(), 120)]
+    else:
+        en, ep = log_cell_edges(log_grid(ex["psi_n"])), log_cell_edges(log_grid(ex["psi_p"]))
+        pairs = [(a, b) for b in np.geomspace(ep[0], ep[-1], 60) for a in np.geomspace(en[0], en[-1], 60)]
+    psi_n, psi_p = (np.array(v, float) for v in zip(*pairs))
+    out = []
+    for m in ex["m"]:
+        label = m_label(parse_m(m))
+        gap = theory_gap(psi_n, psi_p, [label] * len(pairs), cfg["shared"])
+        out.append(pd.DataFrame({"psi_n": psi_n, "psi_p": psi_p, "m": label}).join(gap))
+    return pd.concat(out, ignore_index=True)
 
 
 def summarise(df: pd.DataFrame, cfg: dict) -> pd.DataFrame:
@@ -176,7 +199,7 @@ def summarise(df: pd.DataFrame, cfg: dict) -> pd.DataFrame:
             row[f"{col}_std"] = grp[col].std(ddof=1) if len(grp) > 1 else 0.0
         rows.append(row)
     out = pd.DataFrame(rows).sort_values(["m", "psi_p", "psi_n"], ignore_index=True)
-    return pd.concat([out, theory_gap(out.psi_n, out.psi_p, out.m, cfg)], axis=1)
+    return pd.concat([out, theory_gap(out.psi_n, out.psi_p, out.m, cfg["shared"])], axis=1)
 
 
 def half_crossings(summary: pd.DataFrame, column: str = "p_positive") -> pd.DataFrame:
@@ -201,12 +224,12 @@ def half_crossings(summary: pd.DataFrame, column: str = "p_positive") -> pd.Data
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m memgen.bridge", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m memgen.experiments.bridge", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sim, summ = sub.add_parser("simulate"), sub.add_parser("summarise")
-    for p in (sim, summ):
+    sim, summ, theo = sub.add_parser("simulate"), sub.add_parser("summarise"), sub.add_parser("theory")
+    for p in (sim, summ, theo):
         p.add_argument("kind", choices=KINDS)
-        p.add_argument("--config", type=json.loads, required=True, help="JSON of config bridge")
+        p.add_argument("--config", type=json.loads, required=True, help="JSON {shared bridge keys, experiment}")
         p.add_argument("--out", required=True)
     sim.add_argument("--block", type=int, required=True)
     sim.add_argument("--seed", type=int, required=True)
@@ -214,7 +237,10 @@ def main(argv=None) -> None:
     summ.add_argument("tables", nargs="+")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    if args.command == "simulate":
+    if args.command == "theory":
+        df = theory_table(args.kind, args.config)
+        meta = provenance(args.config, None, time.perf_counter() - start, kind=args.kind)
+    elif args.command == "simulate":
         nb = n_blocks(args.kind, args.config)
         if not 0 <= args.block < nb:
             raise SystemExit(f"--block {args.block} is out of range: experiment {args.kind} has {nb} blocks")

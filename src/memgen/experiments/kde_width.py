@@ -4,7 +4,9 @@ For n iid N(mu, sigma^2 I_d) points, the exact MISE of the Gaussian KDE
 (``kde.log_kde_mise_ratio``) is minimised over eps and compared with
 sqrt(2 t_M) (eqs. 9-10), the AMISE optimum (eq. 11) and sigma n^{-1/d}.
 
-    python -m memgen.kde_width --config JSON --curves C.parquet --optima O.parquet
+    python -m memgen.experiments.kde_width --config JSON --curves C.parquet --optima O.parquet --formulas F.parquet
+
+``formulas`` holds the two width formulas on a dense n grid, the lines the figure draws.
 """
 
 from __future__ import annotations
@@ -63,19 +65,35 @@ def kernel_width_tables(
     return pd.concat(curves, ignore_index=True), pd.DataFrame(optima)
 
 
+def formula_curves(dims, n_values, sigma: float, num: int = 200) -> pd.DataFrame:
+    """√(2 t_M) (eqs. 9–10) and the AMISE optimum (eq. 11) per d on ``num`` log-spaced n over the n range."""
+    n = np.geomspace(min(n_values), max(n_values), num)
+    return pd.concat(
+        [
+            pd.DataFrame(
+                dict(d=d, n=n, eps_mixing=kernel_width_mixing(sigma, d, n), eps_amise=kernel_width_amise(sigma, d, n))
+            )
+            for d in dims
+        ],
+        ignore_index=True,
+    )
+
+
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m memgen.kde_width", description=__doc__.split("\n")[0])
-    parser.add_argument("--config", type=json.loads, required=True, help="JSON of config kde_width")
+    parser = argparse.ArgumentParser(prog="python -m memgen.experiments.kde_width", description=__doc__.split("\n")[0])
+    parser.add_argument("--config", type=json.loads, required=True, help="JSON {shared: config kde_width}")
     parser.add_argument("--curves", required=True)
     parser.add_argument("--optima", required=True)
+    parser.add_argument("--formulas", required=True)
     args = parser.parse_args(argv)
-    c = args.config
+    c = args.config["shared"]
     start = time.perf_counter()
     grid = c["eps_grid"]
     curves, optima = kernel_width_tables(c["dims"], c["n_values"], c["sigma"], grid["min"], grid["max"], grid["num"])
-    meta = provenance(c, seed=None, wall_time_s=time.perf_counter() - start)
+    meta = provenance(args.config, seed=None, wall_time_s=time.perf_counter() - start)
     write_table(curves, args.curves, meta)
     write_table(optima, args.optima, meta)
+    write_table(formula_curves(c["dims"], c["n_values"], c["sigma"]), args.formulas, meta)
     print(optima.to_string())
 
 

@@ -3,10 +3,10 @@ study of m (noise draws per image) on MNIST / Fashion-MNIST.
 
 Command line (one Snakemake job = one block of trials, or one (data set, n, m) with all seeds):
 
-    python -m memgen.unet_sweeps gaussian --config JSON --n 100 --trials 0:5 --seed S --out T.parquet
-    python -m memgen.unet_sweeps memorization mnist --config JSON --n 300 --m 10 --data D.npz --manifest M.json
+    python -m memgen.experiments.unet gaussian --config JSON --n 100 --trials 0:5 --seed S --out T.parquet
+    python -m memgen.experiments.unet memorization mnist --config JSON --n 300 --m 10 --data D.npz --manifest M.json
                                  --seed S --out T.parquet --samples G.npz
-    python -m memgen.unet_sweeps summarise {gaussian,memorization} --out S.parquet T1.parquet ...
+    python -m memgen.experiments.unet summarise {gaussian,memorization} --out S.parquet T1.parquet ...
 
 Images are scaled to [−1, 1] for training and sampling; every metric is computed back in pixel
 units ([0, 1]). Each finished trial is recorded beside its checkpoint (``checkpoint_dir``), so a job
@@ -39,7 +39,7 @@ from memgen.training import TrainingConfig, build_unet, mean_eps_loss, train_ddp
 from memgen.unet import UNetConfig
 
 SAMPLERS = {"ddpm": ddpm_sample, "ddim": ddim_sample}
-CODE_MODULES = ("diffusion", "kde", "memorization", "training", "unet", "unet_sweeps")
+CODE_MODULES = ("diffusion", "kde", "memorization", "training", "unet", "experiments/unet")
 
 
 def unet_config(model: dict, image_size: int) -> UNetConfig:
@@ -314,7 +314,7 @@ def summarise_memorization(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m memgen.unet_sweeps", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m memgen.experiments.unet", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     gp = sub.add_parser("gaussian", help="a block of trials of the Gaussian-pixel transition at one n")
     mp = sub.add_parser("memorization", help="all seeds at one (data set, n, m)")

@@ -9,9 +9,9 @@ One experiment = one figure, named by ``kind``:
 
 Command line (the config slice is ``{activation, lambda, d, seeds, points_per_job, experiment}``):
 
-    python -m memgen.rf_sweeps theory    KIND --config JSON --out T.parquet
-    python -m memgen.rf_sweeps simulate  KIND --config JSON --block B --seed S --out T.parquet
-    python -m memgen.rf_sweeps summarise KIND --config JSON --out T.parquet BLOCK.parquet ...
+    python -m memgen.experiments.rf theory    KIND --config JSON --out T.parquet
+    python -m memgen.experiments.rf simulate  KIND --config JSON --block B --seed S --out T.parquet
+    python -m memgen.experiments.rf summarise KIND --config JSON --out T.parquet BLOCK.parquet ...
 
 A simulation block runs its share of the experiment's simulated points for every seed.
 W and the training set derive from (seed, d, p, n, seed index) only, so points that differ
@@ -74,8 +74,9 @@ def theory_points(kind: str, cfg: dict) -> pd.DataFrame:
 def simulation_points(kind: str, cfg: dict) -> list[RFProblem]:
     """The points simulated at finite d, in a fixed order."""
     pts = experiment_points(kind, cfg["experiment"], simulated=True)
+    sh = cfg["shared"]
     return [
-        RFProblem(cfg["d"], float(pp), float(pn), m, float(t), cfg["lambda"], cfg["activation"]) for t, m, pn, pp in pts
+        RFProblem(sh["d"], float(pp), float(pn), m, float(t), sh["lambda"], sh["activation"]) for t, m, pn, pp in pts
     ]
 
 
@@ -86,7 +87,7 @@ def simulation_cost(problem: RFProblem) -> float:
 
 
 def n_simulation_blocks(kind: str, cfg: dict) -> int:
-    return max(1, math.ceil(len(simulation_points(kind, cfg)) / cfg["points_per_job"]))
+    return max(1, math.ceil(len(simulation_points(kind, cfg)) / cfg["shared"]["points_per_job"]))
 
 
 def block_points(kind: str, cfg: dict, block: int) -> list[RFProblem]:
@@ -107,14 +108,14 @@ def theory_table(kind: str, cfg: dict) -> pd.DataFrame:
         groups = [grp for _, grp in pts.groupby(["t", "m", "psi_n"], sort=False)]
     else:
         groups = [pts]
-    out = []
+    out, sh = [], cfg["shared"]
     for grp in groups:
         if kind == "learning_curves":
             t, m, pn = grp[["t", "m", "psi_n"]].iloc[0]
-            lc = learning_curves(grp["psi_p"].to_numpy(), pn, m, t, cfg["lambda"], cfg["activation"], along_psi_p=True)
+            lc = learning_curves(grp["psi_p"].to_numpy(), pn, m, t, sh["lambda"], sh["activation"], along_psi_p=True)
         else:
             lc = learning_curves(
-                *(grp[k].to_numpy() for k in ("psi_p", "psi_n", "m", "t")), cfg["lambda"], cfg["activation"]
+                *(grp[k].to_numpy() for k in ("psi_p", "psi_n", "m", "t")), sh["lambda"], sh["activation"]
             )
         if not np.all(lc.converged):
             bad = grp[~np.asarray(lc.converged)].iloc[0].to_dict()
@@ -130,7 +131,7 @@ def simulate_block(kind: str, cfg: dict, block: int, seed: int, device: str = "c
 
     rows = []
     for pr in block_points(kind, cfg, block):
-        for rec in simulate_rf_dsm(pr, range(cfg["seeds"]), base_seed=seed, device=device):
+        for rec in simulate_rf_dsm(pr, range(cfg["shared"]["seeds"]), base_seed=seed, device=device):
             rows.append(
                 {
                     "t": pr.t,
@@ -157,7 +158,7 @@ def summarise_simulation(df: pd.DataFrame, cfg: dict) -> pd.DataFrame:
         agg[f"{key}_std"] = agg[f"{key}_std"].fillna(0.0)
     m = agg["m"].map(parse_m).to_numpy()
     psi_p, psi_n = (agg["p"] / agg["d"]).to_numpy(), (agg["n"] / agg["d"]).to_numpy()  # as simulated, after rounding
-    lc = learning_curves(psi_p, psi_n, m, agg["t"].to_numpy(), cfg["lambda"], cfg["activation"])
+    lc = learning_curves(psi_p, psi_n, m, agg["t"].to_numpy(), cfg["shared"]["lambda"], cfg["shared"]["activation"])
     for key in ERRORS:
         agg[f"{key}_theory"] = getattr(lc, key)
         agg[f"{key}_deviation"] = agg[f"{key}_mean"] / agg[f"{key}_theory"] - 1
@@ -167,12 +168,12 @@ def summarise_simulation(df: pd.DataFrame, cfg: dict) -> pd.DataFrame:
 def main(argv=None) -> None:
     import torch
 
-    parser = argparse.ArgumentParser(prog="python -m memgen.rf_sweeps", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m memgen.experiments.rf", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("theory", "simulate", "summarise"):
         p = sub.add_parser(name)
         p.add_argument("kind", choices=KINDS)
-        p.add_argument("--config", type=json.loads, required=True, help="JSON config slice")
+        p.add_argument("--config", type=json.loads, required=True, help="JSON {shared rf keys, experiment}")
         p.add_argument("--out", required=True)
         if name == "simulate":
             p.add_argument("--block", type=int, required=True)

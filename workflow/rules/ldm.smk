@@ -3,7 +3,7 @@
 
 rule ldm_hellinger_block:
     input:
-        code=module_sources("memgen.ldm_sweeps"),
+        code=module_sources("memgen.experiments.ldm"),
     output:
         table="results/ldm/hellinger/d{d}/block{block}.parquet",
         meta="results/ldm/hellinger/d{d}/block{block}.json",
@@ -12,18 +12,17 @@ rule ldm_hellinger_block:
     conda:
         ENV
     params:
-        model=as_json(config["ldm"]["model"]),
-        sweep=lambda w: as_json(ldm_sweep("hellinger", w.d)),
-        trials=lambda w: trial_block(config["ldm"]["hellinger"], w.block),
+        config=lambda w: as_json(stage_config("ldm", "hellinger", d=w.d)),
+        trials=lambda w: stage_trial_block("ldm", "hellinger", w.block),
         seed=config["seed"],
     shell:
-        "python -m memgen.ldm_sweeps hellinger --model {params.model:q} --sweep {params.sweep:q} "
+        "python -m memgen.experiments.ldm hellinger --config {params.config:q} "
         "--trials {params.trials} --seed {params.seed} --out {output.table} > {log} 2>&1"
 
 
 rule ldm_transition_block:
     input:
-        code=module_sources("memgen.ldm_sweeps"),
+        code=module_sources("memgen.experiments.ldm"),
     output:
         table="results/ldm/transition/d{d}/block{block}.parquet",
         meta="results/ldm/transition/d{d}/block{block}.json",
@@ -32,20 +31,18 @@ rule ldm_transition_block:
     conda:
         ENV
     params:
-        model=as_json(config["ldm"]["model"]),
-        sweep=lambda w: as_json(ldm_sweep("transition", w.d)),
-        trials=lambda w: trial_block(config["ldm"]["transition"], w.block),
-        N=config["ldm"]["transition"]["N"],
+        config=lambda w: as_json(stage_config("ldm", "transition", d=w.d)),
+        trials=lambda w: stage_trial_block("ldm", "transition", w.block),
         seed=config["seed"],
     shell:
-        "python -m memgen.ldm_sweeps transition --model {params.model:q} --sweep {params.sweep:q} "
-        "--N {params.N} --trials {params.trials} --seed {params.seed} --out {output.table} > {log} 2>&1"
+        "python -m memgen.experiments.ldm transition --config {params.config:q} "
+        "--trials {params.trials} --seed {params.seed} --out {output.table} > {log} 2>&1"
 
 
 rule ldm_summary:
     input:
         tables=lambda w: ldm_block_tables(w.section),
-        code=module_sources("memgen.ldm_sweeps"),
+        code=module_sources("memgen.experiments.ldm"),
     output:
         table="results/ldm/{section}_summary.parquet",
         meta="results/ldm/{section}_summary.json",
@@ -56,4 +53,4 @@ rule ldm_summary:
     conda:
         ENV
     shell:
-        "python -m memgen.ldm_sweeps summarise {wildcards.section} --out {output.table} {input.tables} > {log} 2>&1"
+        "python -m memgen.experiments.ldm summarise {wildcards.section} --out {output.table} {input.tables} > {log} 2>&1"

@@ -2,9 +2,9 @@
 
 Command line (one Snakemake job = one block of trials for one dimension d):
 
-    python -m memgen.ldm_sweeps hellinger  --model JSON --sweep JSON --trials 0:50 --seed S --out T.parquet
-    python -m memgen.ldm_sweeps transition --model JSON --sweep JSON --N 10000 --trials 0:50 --seed S --out T.parquet
-    python -m memgen.ldm_sweeps summarise {hellinger,transition} --out S.parquet T1.parquet T2.parquet ...
+    python -m memgen.experiments.ldm hellinger  --model JSON --sweep JSON --trials 0:50 --seed S --out T.parquet
+    python -m memgen.experiments.ldm transition --model JSON --sweep JSON --N 10000 --trials 0:50 --seed S --out T.parquet
+    python -m memgen.experiments.ldm summarise {hellinger,transition} --out S.parquet T1.parquet T2.parquet ...
 
 Every trial draws from its own stream (seed, experiment, d, trial[, n]), so results do
 not depend on how trials are split into blocks.
@@ -149,17 +149,19 @@ def summarise_transition(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m memgen.ldm_sweeps", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m memgen.experiments.ldm", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("hellinger", "transition"):
         p = sub.add_parser(name)
-        p.add_argument("--model", type=json.loads, required=True, help="JSON of config ldm.model")
-        p.add_argument("--sweep", type=json.loads, required=True, help="JSON {d, n_min, n_max, num}")
+        p.add_argument(
+            "--config",
+            type=json.loads,
+            required=True,
+            help="JSON {shared: {model: ldm.model}, experiment: ldm.<name> with the one sweep {d, n_min, n_max, num}}",
+        )
         p.add_argument("--trials", type=trial_range, required=True, help="START:STOP (global trial indices)")
         p.add_argument("--seed", type=int, required=True)
         p.add_argument("--out", required=True)
-        if name == "transition":
-            p.add_argument("--N", type=int, required=True, help="size of the original set")
     s = sub.add_parser("summarise")
     s.add_argument("kind", choices=["hellinger", "transition"])
     s.add_argument("--out", required=True)
@@ -172,15 +174,14 @@ def main(argv=None) -> None:
         table = (summarise_hellinger if args.kind == "hellinger" else summarise_transition)(read_tables(args.tables))
         meta = provenance({"inputs": args.tables}, seed=None, wall_time_s=time.perf_counter() - start)
     else:
-        params, covariances = model_from_config(args.model)
-        sweep = Sweep(**args.sweep)
+        params, covariances = model_from_config(args.config["shared"]["model"])
+        ex = args.config["experiment"]
+        sweep = Sweep(**ex["sweep"])
         if args.command == "hellinger":
             table = hellinger_trials(sweep, args.trials, params, covariances, args.seed)
         else:
-            table = transition_trials(sweep, args.trials, params, covariances, args.N, args.seed)
-        cfg = {"model": args.model, "sweep": args.sweep, "trials": [args.trials.start, args.trials.stop]}
-        if args.command == "transition":
-            cfg["N"] = args.N
+            table = transition_trials(sweep, args.trials, params, covariances, ex["N"], args.seed)
+        cfg = {**args.config, "trials": [args.trials.start, args.trials.stop]}
         meta = provenance(cfg, seed=args.seed, wall_time_s=time.perf_counter() - start)
     write_table(table, args.out, meta)
     print(f"wrote {len(table)} rows to {args.out} in {time.perf_counter() - start:.1f} s")

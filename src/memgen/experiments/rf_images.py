@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from dataclasses import dataclass
 
@@ -27,10 +26,11 @@ import pandas as pd
 import torch
 
 from memgen.data import DATASET_KEY, load_prepared, take_images
-from memgen.grids import log_grid, m_label, m_seed_key, parse_m
+from memgen.grids import log_grid, m_label, m_seed_key, parse_m, sample_grid_key
 from memgen.io import provenance, write_npz, write_table
 from memgen.memorization import nearest_neighbours
-from memgen.rf import averaged_dsm_moments, dsm_moments, dsm_train_error, fit_rf_score, rf_features
+from memgen.rf import averaged_dsm_moments, dsm_moments, dsm_train_error, fit_rf_score
+from memgen.rf_sampling import fit_rf_score_path, sample_reverse_sde
 from memgen.rf_theory import diffusion_coefficients
 from memgen.seeding import torch_generator
 
@@ -70,111 +70,6 @@ def image_dsm_errors(X_train, X_test, W, m: float, t: float, lam: float, g: torc
     return {"E_train": dsm_train_error(Bt, mom, h), "E_test": dsm_train_error(Bt, test, h)}
 
 
-@dataclass
-class RFScorePath:
-    """s(y, t_k) = −c y + ϱ(y Wᵀ/√d) Bt[k] on a time grid (ascending), one closed-form fit per time;
-    between grid times Bt is interpolated linearly in log t (so is the score, linear in Bt).
-    c = ``baseline``: 0 for the plain RF score, 1 to add the score −y of N(0, I), so that
-    directions the p features cannot reach (always some when p < d) follow the Gaussian
-    score instead of the unstable reverse drift +y."""
-
-    W: torch.Tensor
-    times: torch.Tensor
-    Bt: torch.Tensor  # (K, p, d)
-    activation: str = "tanh"
-    baseline: float = 0.0
-
-    def readout(self, t: float) -> torch.Tensor:
-        """Bt at time t: linear in log t between the bracketing fits, clamped at the ends."""
-        logs = torch.log(self.times)
-        lt = math.log(t)
-        if lt <= float(logs[0]):
-            return self.Bt[0]
-        if lt >= float(logs[-1]):
-            return self.Bt[-1]
-        k = int(torch.searchsorted(logs, torch.tensor(lt, dtype=logs.dtype))) - 1
-        w = (lt - float(logs[k])) / float(logs[k + 1] - logs[k])
-        return (1 - w) * self.Bt[k] + w * self.Bt[k + 1]
-
-    @property
-    def dim(self) -> int:
-        return self.W.shape[1]
-
-    def score(self, y: torch.Tensor, t: float) -> torch.Tensor:
-        s = rf_features(y, self.W, self.activation) @ self.readout(t)
-        return s - self.baseline * y if self.baseline else s
-
-
-@dataclass
-class EmpiricalScore:
-    """The exact score of the noised training set (the target a memorizing model reaches):
-    ∇ log (1/n) Σ_i N(y; a x_i, h I) = −(y − a Σ_i w_i x_i)/h, w = softmax(−‖y − a x_i‖²/(2h)),
-    on the time range [times[0], times[-1]] (for the sampler)."""
-
-    X: torch.Tensor
-    times: torch.Tensor
-
-    @property
-    def dim(self) -> int:
-        return self.X.shape[1]
-
-    def score(self, y: torch.Tensor, t: float) -> torch.Tensor:
-        a2, h = (float(v) for v in diffusion_coefficients(t))
-        a = math.sqrt(a2)
-        w = torch.softmax(-torch.cdist(y, a * self.X).square() / (2 * h), dim=1)
-        return -(y - a * w @ self.X) / h
-
-
-def fit_rf_score_path(
-    X, W, times, m: float, lam: float, g: torch.Generator, activation="tanh", baseline: float = 0.0
-) -> RFScorePath:
-    """One ridge-DSM fit per time (fresh noises per time for finite m), the same W throughout."""
-    times = torch.as_tensor(np.asarray(times, dtype=np.float64))
-    if times.ndim != 1 or len(times) < 2 or not bool(torch.all(times[1:] > times[:-1])) or float(times[0]) <= 0:
-        raise ValueError("times must be an increasing grid of at least 2 positive values")
-    Bt = torch.stack([fit_rf_score(dsm_moments(X, W, m, float(t), g, activation, baseline), lam) for t in times])
-    return RFScorePath(W, times.to(W.dtype), Bt, activation, baseline)
-
-
-def reverse_time_steps(t_min: float, T: float, max_step: float = 0.01, rel_step: float = 0.05) -> np.ndarray:
-    """Descending times T = τ_0 > τ_1 > … > τ_J = t_min with steps τ_j − τ_{j+1} = min(max_step, rel_step·τ_j):
-    small absolute steps at large t (Euler–Maruyama's variance bias is ≈ Δ/2), geometric ones near t_min."""
-    if not 0 < t_min < T:
-        raise ValueError(f"need 0 < t_min < T, got t_min = {t_min}, T = {T}")
-    out = [T]
-    while out[-1] > t_min:
-        out.append(max(t_min, out[-1] - min(max_step, rel_step * out[-1])))
-    return np.array(out)
-
-
-def sample_reverse_sde(
-    model: RFScorePath | EmpiricalScore,
-    n_samples: int,
-    g: torch.Generator,
-    max_step: float = 0.01,
-    rel_step: float = 0.05,
-    denoise: bool = True,
-    chunk: int = 4096,
-) -> torch.Tensor:
-    """Euler–Maruyama of dy = [y + 2 s(y, t)] dt + √2 dW̄ backwards from y(T) ~ N(0, I), T the last
-    fitted time, to t₀ the first, on :func:`reverse_time_steps`; then, with ``denoise``, the
-    Tweedie step x = (y + h s(y, t₀))/a."""
-    steps = reverse_time_steps(float(model.times[0]), float(model.times[-1]), max_step, rel_step)
-    out = []
-    for start in range(0, n_samples, chunk):
-        k_n = min(chunk, n_samples - start)
-        y = torch.randn(k_n, model.dim, generator=g, dtype=model.times.dtype, device=g.device)
-        for t_hi, t_lo in zip(steps[:-1], steps[1:]):
-            dt = t_hi - t_lo
-            noise = torch.randn(k_n, model.dim, generator=g, dtype=y.dtype, device=y.device)
-            y = y + dt * (y + 2 * model.score(y, t_hi)) + math.sqrt(2 * dt) * noise
-        if denoise:
-            a2, h = (float(v) for v in diffusion_coefficients(steps[-1]))
-            y = (y + h * model.score(y, steps[-1])) / math.sqrt(a2)
-        out.append(y)
-    return torch.cat(out)
-
-
 # --------------------------------------------------------------------------- experiments
 
 
@@ -206,8 +101,9 @@ def _subsets(data, n: int, n_test: int | None, section: str, resolution: int | N
 
 
 def learning_curve_rows(data, cfg: dict, seed: int, device="cpu") -> list[dict]:
-    """E_train, E_test per (n, m, p, seed) at one diffusion time (config rf_images.learning_curves)."""
-    ex = cfg["learning_curves"]
+    """E_train, E_test per (n, m, p, seed) at one diffusion time; ``cfg`` is the stage slice
+    {shared rf_images keys, experiment = rf_images.learning_curves}."""
+    sh, ex = cfg["shared"], cfg["experiment"]
     rows = []
     for n in ex["n"]:
         _, X, X_test = _subsets(data, n, ex["n_test"], "learning_curves")
@@ -216,12 +112,12 @@ def learning_curve_rows(data, cfg: dict, seed: int, device="cpu") -> list[dict]:
         for ratio in ex["p_over_n"]:
             p = max(1, round(ratio * n))
             for m in map(parse_m, ex["m"]):
-                for s in range(cfg["seeds"]):
+                for s in range(sh["seeds"]):
                     g = torch_generator(
                         seed, "rf_images_curves", DATASET_KEY[data.name], n, p, m_seed_key(m), s, device=device
                     )
                     W = torch.randn(p, d, generator=g, dtype=torch.float64, device=device)
-                    err = image_dsm_errors(X, X_test, W, m, ex["t"], cfg["lambda"], g, cfg["activation"])
+                    err = image_dsm_errors(X, X_test, W, m, ex["t"], sh["lambda"], g, sh["activation"])
                     rows.append(
                         {
                             "dataset": data.name,
@@ -239,9 +135,10 @@ def learning_curve_rows(data, cfg: dict, seed: int, device="cpu") -> list[dict]:
 
 
 def generation_rows(data, cfg: dict, seed: int, device="cpu") -> tuple[list[dict], dict[str, np.ndarray]]:
-    """Memorized fraction of generated images per (m, p, seed) (config rf_images.generation), and
-    for the grid figure the first ``grid`` samples (seed 0) with their nearest training images."""
-    ex = cfg["generation"]
+    """Memorized fraction of generated images per (m, p, seed), and for the grid figure the first
+    ``grid`` samples (seed 0) with their nearest training images; ``cfg`` is the stage slice
+    {shared rf_images keys, experiment = rf_images.generation}."""
+    sh, ex = cfg["shared"], cfg["experiment"]
     n = ex["n"]
     res = ex["resolution"]
     st, X, _ = _subsets(data, n, None, "generation", res)
@@ -252,12 +149,12 @@ def generation_rows(data, cfg: dict, seed: int, device="cpu") -> tuple[list[dict
     for ratio in ex["p_over_n"]:
         p = max(1, round(ratio * n))
         for m in map(parse_m, ex["m"]):
-            for s in range(cfg["seeds"]):
+            for s in range(sh["seeds"]):
                 g = torch_generator(
                     seed, "rf_images_generation", DATASET_KEY[data.name], n, p, m_seed_key(m), s, device=device
                 )
                 W = torch.randn(p, X.shape[1], generator=g, dtype=torch.float64, device=device)
-                model = fit_rf_score_path(X, W, times, m, cfg["lambda"], g, cfg["activation"], ex["baseline"])
+                model = fit_rf_score_path(X, W, times, m, sh["lambda"], g, sh["activation"], ex["baseline"])
                 samples = st.invert(sample_reverse_sde(model, ex["samples"], g, ex["max_step"], ex["rel_step"]))
                 nn = nearest_neighbours(samples, train_pixels)
                 ratio_nn = nn.ratio
@@ -278,7 +175,7 @@ def generation_rows(data, cfg: dict, seed: int, device="cpu") -> tuple[list[dict
                     }
                 )
                 if s == 0:
-                    key = f"m{m_label(m)}_p{p}"
+                    key = sample_grid_key(m_label(m), p)
                     k = min(ex["grid"], len(samples))
                     arrays[f"{key}_samples"] = samples[:k].clamp(0, 1).reshape(k, res, res).float().cpu().numpy()
                     arrays[f"{key}_nearest"] = (
@@ -289,12 +186,14 @@ def generation_rows(data, cfg: dict, seed: int, device="cpu") -> tuple[list[dict
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m memgen.rf_images", description="RF score on MNIST / Fashion-MNIST")
+    parser = argparse.ArgumentParser(
+        prog="python -m memgen.experiments.rf_images", description="RF score on MNIST / Fashion-MNIST"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("learning-curves", "generate"):
         p = sub.add_parser(name)
         p.add_argument("dataset", choices=sorted(DATASET_KEY))
-        p.add_argument("--config", type=json.loads, required=True, help="JSON of config rf_images")
+        p.add_argument("--config", type=json.loads, required=True, help="JSON {shared rf_images keys, experiment}")
         p.add_argument("--data", required=True, help="prepared.npz of the data stage")
         p.add_argument("--manifest", required=True)
         p.add_argument("--seed", type=int, required=True)

@@ -1,0 +1,35 @@
+"""One name per stage: a driver per rule file, and the import rules between library and drivers."""
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "memgen"
+RULES = Path(__file__).resolve().parents[1] / "workflow" / "rules"
+STAGES = ["ldm", "kde_width", "rf", "rf_images", "unet", "bridge"]
+
+
+def _imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            if node.module == "memgen":
+                found |= {f"memgen.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+    return found
+
+
+def test_every_stage_has_its_rule_file_and_driver_by_one_name():
+    drivers = sorted(p.stem for p in (SRC / "experiments").glob("*.py") if p.stem != "__init__")
+    assert drivers == sorted(STAGES)
+    for stage in STAGES:
+        assert (RULES / f"{stage}.smk").is_file(), stage
+        assert f"python -m memgen.experiments.{stage} " in (RULES / f"{stage}.smk").read_text(), stage
+
+
+def test_no_driver_imports_another_and_the_library_imports_no_driver():
+    for path in (SRC / "experiments").glob("*.py"):
+        assert not {m for m in _imports(path) if m.startswith("memgen.experiments")}, path.name
+    for path in SRC.glob("*.py"):
+        assert not {m for m in _imports(path) if m.startswith("memgen.experiments")}, path.name
