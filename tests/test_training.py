@@ -142,6 +142,65 @@ def test_a_checkpoint_of_another_configuration_is_not_resumed(tmp_path, capsys):
     assert res.resumed_from == 0 and "unreadable" in capsys.readouterr().out
 
 
+def _train(images, ckpt, **kw):
+    return train_ddpm(
+        build_unet(TINY, 2, "test", 0),
+        images,
+        TrainingConfig(batch_size=4, steps=6, m=2, checkpoint_every=2),
+        2,
+        "test",
+        0,
+        checkpoint=ckpt,
+        progress=False,
+        **kw,
+    )
+
+
+def test_a_checkpoint_of_other_data_code_or_context_is_not_resumed(tmp_path, capsys):
+    """The fingerprint covers the data (here: other pixel values of the same shape, as after a change of
+    μ), the architecture and the caller's context (the experiment's config slice)."""
+    ckpt = tmp_path / "c.ckpt"
+    _train(_images(8), ckpt)
+    state = torch.load(ckpt, weights_only=False)
+    state["step"], state["losses"] = 2, state["losses"][:2]  # as if killed after the first checkpoint
+    torch.save(state, ckpt)
+    assert _train(_images(8), ckpt).resumed_from == 2  # same run: resumed
+    for other in (dict(images=_images(8) * 0.5), dict(context={"mu": 0.3})):
+        torch.save(state, ckpt)
+        res = _train(other.get("images", _images(8)), ckpt, context=other.get("context"))
+        assert res.resumed_from == 0 and "another configuration" in capsys.readouterr().out
+    torch.save(state, ckpt)
+    heads = UNetConfig(**{**TINY.__dict__, "heads": 4})  # same parameter shapes, other attention
+    res = train_ddpm(
+        build_unet(heads, 2, "test", 0),
+        _images(8),
+        TrainingConfig(batch_size=4, steps=6, m=2, checkpoint_every=2),
+        2,
+        "test",
+        0,
+        checkpoint=ckpt,
+        progress=False,
+    )
+    assert res.resumed_from == 0 and "another configuration" in capsys.readouterr().out
+
+
+def test_non_finite_checkpoints_are_never_written_nor_resumed(tmp_path, capsys):
+    """NaN data: the run fails at its first checkpoint and leaves none (a rerun with valid data then
+    trains from scratch, not from a poisoned state); a checkpoint whose weights hold a NaN is discarded."""
+    ckpt = tmp_path / "c.ckpt"
+    with pytest.raises(FloatingPointError, match="no checkpoint written"):
+        _train(_images(8) * float("nan"), ckpt)
+    assert not ckpt.exists()
+    assert _train(_images(8), ckpt).resumed_from == 0
+    state = torch.load(ckpt, weights_only=False)
+    state["step"], state["losses"] = 2, state["losses"][:2]
+    name = next(k for k, v in state["model"].items() if torch.is_floating_point(v))
+    state["model"][name].view(-1)[0] = float("nan")
+    torch.save(state, ckpt)
+    res = _train(_images(8), ckpt)
+    assert res.resumed_from == 0 and "non-finite" in capsys.readouterr().out
+
+
 def test_build_unet_is_deterministic_in_its_key():
     a, b, c = (build_unet(TINY, 3, "test", k) for k in (0, 0, 1))
     pa, pb, pc = (torch.cat([p.flatten() for p in m.parameters()]) for m in (a, b, c))

@@ -12,6 +12,7 @@ as an uninterrupted run (bit for bit on CPU).
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -79,16 +80,48 @@ def training_bank(images: torch.Tensor, m: float, seed: int, experiment: str, ke
     return NoiseBank(len(images), tuple(images.shape[1:]), m, g, device=device)
 
 
-def _fingerprint(cfg: TrainingConfig, model: torch.nn.Module, n: int, seed: int, experiment: str, key) -> dict:
-    params = sum(p.numel() for p in model.parameters())
+# Library sources whose code determines the trained weights (a checkpoint of other code is not resumed).
+_WEIGHT_CODE = ("diffusion", "seeding", "training", "unet")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _code_digest() -> str:
+    here = Path(__file__).resolve().parent
+    return _sha256(b"".join((here / f"{name}.py").read_bytes() for name in _WEIGHT_CODE))
+
+
+def _fingerprint(
+    cfg: TrainingConfig, model: torch.nn.Module, images: torch.Tensor, seed: int, experiment: str, key, device
+) -> dict:
+    """Everything that determines the trained weights: the training config, the data (sha256 of the
+    float32 images, so μ, σ, the data set and its content), the architecture (the model's config and
+    every parameter's name and shape), the seed and stream key, the code, the arithmetic (bf16 or
+    float32, device type) and, on CPU, the thread count (it can change the order of reductions)."""
+    config = getattr(model, "config", None)
+    shapes = ";".join(f"{name}:{tuple(p.shape)}" for name, p in model.state_dict().items())
     return {
         "training": {k: str(v) for k, v in asdict(cfg).items() if k not in ("compile", "checkpoint_every")},
-        "n": n,
+        "n": len(images),
+        "data": _sha256(images.detach().to("cpu", torch.float32).contiguous().numpy().tobytes()),
+        "architecture": {k: str(v) for k, v in asdict(config).items()} if config is not None else None,
+        "parameters": _sha256(shapes.encode()),
         "seed": seed,
         "experiment": experiment,
         "key": list(map(int, key)),
-        "parameters": params,
+        "code": _code_digest(),
+        "bf16": cfg.use_bf16(device),
+        "device": device.type,
+        "threads": torch.get_num_threads() if device.type == "cpu" else None,
     }
+
+
+def _all_finite(state: dict) -> bool:
+    """The checkpoint's losses and every floating tensor of its model are finite."""
+    tensors = [state["losses"], *(t for t in state["model"].values() if torch.is_floating_point(t))]
+    return all(bool(torch.isfinite(t).all()) for t in tensors)
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
@@ -105,8 +138,11 @@ def load_checkpoint(path: Path, fingerprint: dict) -> dict | None:
     except Exception as err:  # a foreign or damaged file: say so, start over
         print(f"checkpoint {path} is unreadable ({err}); starting over")
         return None
-    if state.get("fingerprint") != fingerprint:
-        print(f"checkpoint {path} was written for another configuration; starting over")
+    if not isinstance(state, dict) or state.get("fingerprint") != fingerprint:
+        print(f"checkpoint {path} was written for another configuration (data, model, code or settings); starting over")
+        return None
+    if not _all_finite(state):
+        print(f"checkpoint {path} holds non-finite weights or losses; discarded, starting over")
         return None
     return state
 
@@ -121,8 +157,11 @@ def train_ddpm(
     checkpoint: str | Path | None = None,
     device: str | torch.device = "cpu",
     progress: bool = True,
+    context: dict | None = None,
 ) -> TrainingResult:
     """Train ``model`` (in place) on ``images`` (n, C, H, W) scaled to [−1, 1]; see the module doc.
+    ``context`` (e.g. the experiment's whole config slice and code digest) joins the checkpoint's
+    fingerprint: a checkpoint is resumed only by a run with the same fingerprint.
 
     Step k of the run uses the batch k mod B of epoch k // B (B = ⌈n / batch⌉), in an order drawn
     from (seed, experiment/epoch, key, epoch); with ``checkpoint`` the model, optimizer, step and
@@ -139,7 +178,7 @@ def train_ddpm(
     g = torch_generator(seed, f"{experiment}/train", *key, device=device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     losses = torch.zeros(total, dtype=torch.float32, device=device)
-    fingerprint = _fingerprint(cfg, model, n, seed, experiment, key)
+    fingerprint = {**_fingerprint(cfg, model, x_all, seed, experiment, key, device), "context": context}
     path = Path(checkpoint) if checkpoint is not None else None
     start = 0
     state = load_checkpoint(path, fingerprint) if path is not None else None
@@ -152,17 +191,22 @@ def train_ddpm(
         print(f"resumed from {path} at step {start} of {total}")
 
     def save(step: int) -> None:
-        save_checkpoint(
-            path,
-            {
-                "model": model.state_dict(),
-                "optimizer": opt.state_dict(),
-                "step": step,
-                "generator": g.get_state(),
-                "losses": losses[:step].cpu(),
-                "fingerprint": fingerprint,
-            },
-        )
+        state = {
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "step": step,
+            "generator": g.get_state(),
+            "losses": losses[:step].cpu(),
+            "fingerprint": fingerprint,
+        }
+        if not _all_finite(state):  # never write a poisoned checkpoint; drop an older one of this run
+            path.unlink(missing_ok=True)
+            bad = int(torch.argmin(torch.isfinite(losses[:step]).int())) if step else 0
+            raise FloatingPointError(
+                f"{experiment} n={n}: non-finite loss or weights by step {step} (first non-finite loss at step "
+                f"{bad}); no checkpoint written"
+            )
+        save_checkpoint(path, state)
 
     forward = torch.compile(model) if cfg.compile else model
     bf16 = cfg.use_bf16(device)

@@ -181,6 +181,7 @@ def gaussian_trial(
         trial,
         checkpoint=records.checkpoint(name),
         device=device,
+        context=records.stamp,
     )
     gen = generate(
         model,
@@ -255,7 +256,15 @@ def memorization_seed(
     tcfg = training_config(cfg, shared, m)
     x = to_model_range(train).float().reshape(n, 1, size, size)
     res = train_ddpm(
-        model, x, tcfg, seed, "unet_memorization", *key, checkpoint=records.checkpoint(name), device=device
+        model,
+        x,
+        tcfg,
+        seed,
+        "unet_memorization",
+        *key,
+        checkpoint=records.checkpoint(name),
+        device=device,
+        context=records.stamp,
     )
     train_loss = mean_eps_loss(
         model, x, m, tcfg, seed, "unet_memorization", *key, repeats=cfg["eval_repeats"], device=device
