@@ -44,7 +44,7 @@ PHASE = {
     "shared": SHARED,
     "experiment": {
         "psi_n": {"min": 0.5, "max": 4, "num": 2},
-        "psi_p": {"min": 0.5, "max": 4, "num": 2},
+        "psi_p": {"min": 0.5, "max": 2, "num": 2},  # p <= 12 in d = 6: the exact m = inf series converges
         "m": [1, "inf"],
     },
 }

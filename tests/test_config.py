@@ -102,6 +102,70 @@ BAD = [
         "unet.memorization.model",
     ),
     ({"unet": {"memorization": {"m": [0]}}}, "unet.memorization.m.0"),
+    # non-finite numbers, integers written as floats, duplicates, impossible U-Nets, values the code would clamp
+    ({"ldm": {"model": {"T": float("nan")}}}, "ldm.model.T"),
+    ({"ldm": {"model": {"T": float("inf")}}}, "ldm.model.T"),
+    ({"rf": {"lambda": float("nan")}}, "rf.lambda"),
+    ({"bridge": {"times": {"min": 0.001, "max": float("inf"), "num": 10}}}, "bridge.times.max"),
+    ({"unet": {"gaussian": {"mu": float("nan")}}}, "unet.gaussian.mu"),
+    ({"ldm": {"transition": {"trials_per_job": 30.0}}}, "ldm.transition.trials_per_job"),
+    ({"seed": 7.0}, "seed"),
+    (
+        {
+            "ldm": {
+                "transition": {
+                    "sweeps": [
+                        {"d": 16, "n_min": 2, "n_max": 100, "num": 5},
+                        {"d": 16, "n_min": 3, "n_max": 50, "num": 4},
+                    ]
+                }
+            }
+        },
+        "ldm.transition.sweeps.1.d",
+    ),
+    ({"unet": {"memorization": {"n": [50, 50]}}}, "unet.memorization.n"),
+    ({"rf_images": {"datasets": ["mnist", "mnist"]}}, "rf_images.datasets"),
+    ({"bridge": {"transition": {"psi_p": [1, 4, 1.0]}}}, "bridge.transition.psi_p.2"),
+    ({"rf": {"learning_curves": {"m": [1, 10, 1]}}}, "rf.learning_curves.m.2"),
+    (
+        {
+            "unet": {
+                "gaussian": {
+                    "model": {
+                        "base_channels": 16,
+                        "channel_mults": [1, 2],
+                        "num_res_blocks": 1,
+                        "attention_levels": 1,
+                        "groups": 8,
+                        "heads": 3,
+                    }
+                }
+            }
+        },
+        "unet.gaussian.model",
+    ),
+    (
+        {
+            "unet": {
+                "gaussian": {
+                    "model": {
+                        "base_channels": 16,
+                        "channel_mults": [1, 2],
+                        "num_res_blocks": 1,
+                        "attention_levels": 5,
+                        "groups": 8,
+                        "heads": 2,
+                    }
+                }
+            }
+        },
+        "unet.gaussian.model",
+    ),
+    ({"unet": {"gaussian": {"original_subset": 200000}}}, "unet.gaussian.original_subset"),
+    ({"rf_images": {"generation": {"p_over_n": [0.01, 1]}}}, "rf_images.generation.p_over_n.0"),
+    ({"rf": {"d": 2}}, "rf.d"),
+    ({"bridge": {"d": 2}}, "bridge.d"),
+    ({"bridge": {"transition": {"psi_n": {"min": 0.05, "max": 8, "num": 5}}}}, "bridge.transition.psi_n.min"),
 ]
 
 
@@ -133,4 +197,5 @@ def test_snakemake_rejects_bad_config_before_any_job(workdir, tmp_path, override
     proc = snakemake(workdir, "figures/all", "--cores", "1", "--configfile", str(bad))
     assert proc.returncode != 0
     assert f"'{key}'" in proc.stdout + proc.stderr
+    assert not (workdir / "results").exists() and not (workdir / "figures").exists()  # refused before any job
     assert not (workdir / "results").exists() and not (workdir / "logs").exists() and not (workdir / "figures").exists()

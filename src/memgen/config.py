@@ -7,6 +7,7 @@ Fills schema defaults, then reports every violation with the dotted key it conce
 from __future__ import annotations
 
 import copy
+import math
 from pathlib import Path
 
 import yaml
@@ -30,7 +31,11 @@ def _with_defaults(cls):
     return validators.extend(cls, {"properties": set_defaults})
 
 
-_Validator = _with_defaults(Draft202012Validator)
+# JSON Schema counts 30.0 as an integer; a count, a size or a seed must be written as one.
+_STRICT_TYPES = Draft202012Validator.TYPE_CHECKER.redefine(
+    "integer", lambda checker, x: isinstance(x, int) and not isinstance(x, bool)
+)
+_Validator = _with_defaults(validators.extend(Draft202012Validator, type_checker=_STRICT_TYPES))
 
 
 def _key(path) -> str:
@@ -64,9 +69,13 @@ _LOG_GRIDS = (
 MNIST_IMAGE_SIZE = 28
 
 
-def unet_shape_errors(image_size: int, base_channels: int, channel_mults, groups: int) -> list[str]:
+def unet_shape_errors(
+    image_size: int, base_channels: int, channel_mults, groups: int, heads: int = 1, attention_levels: int = 0
+) -> list[str]:
     """What makes a U-Net shape impossible: the image must halve exactly at every level below the
-    first, and every level's width must split into the GroupNorm groups."""
+    first, every level's width must split into the GroupNorm groups, attention can sit at no more
+    levels than there are, and the width of every attention level (and of the middle) must split
+    into the heads."""
     out = []
     levels = len(channel_mults)
     if image_size % 2 ** (levels - 1):
@@ -74,6 +83,13 @@ def unet_shape_errors(image_size: int, base_channels: int, channel_mults, groups
     for mult in channel_mults:
         if (base_channels * mult) % groups:
             out.append(f"{base_channels * mult} channels are not divisible into {groups} GroupNorm groups")
+    if attention_levels > levels:
+        out.append(f"attention_levels = {attention_levels} but the U-Net has only {levels} levels")
+    attended = {base_channels * m for m in channel_mults[levels - min(attention_levels, levels) :]}
+    attended.add(base_channels * channel_mults[-1])  # the middle block
+    for width in sorted(attended):
+        if width % heads:
+            out.append(f"{width} channels of an attention layer are not divisible into {heads} heads")
     return out
 
 
@@ -87,16 +103,58 @@ def _lookup(config: dict, dotted: str):
     return node
 
 
+def _non_finite_errors(node, path=()) -> list[str]:
+    """Every NaN or ±inf number in the config (YAML .nan, .inf), by key. (m = ∞ is written "inf",
+    a string the schema allows where it means something.)"""
+    if isinstance(node, dict):
+        return [e for k, v in node.items() for e in _non_finite_errors(v, (*path, k))]
+    if isinstance(node, list):
+        return [e for i, v in enumerate(node) for e in _non_finite_errors(v, (*path, i))]
+    if isinstance(node, float) and not math.isfinite(node):
+        return [f"config key '{_key(path)}': {node} is not a finite number"]
+    return []
+
+
+_REPEATS_ALLOWED = ("channel_mults",)  # lists whose items may repeat (a U-Net's width per level)
+
+
+def _duplicate_errors(node, path=()) -> list[str]:
+    """Every list of plain values that names one value twice (a grid, a list of m, data sets, sources):
+    it would plan the same job twice or count the same trial twice."""
+    out = []
+    if isinstance(node, dict):
+        return [e for k, v in node.items() if k not in _REPEATS_ALLOWED for e in _duplicate_errors(v, (*path, k))]
+    if isinstance(node, list):
+        seen = {}
+        for i, v in enumerate(node):
+            if isinstance(v, (dict, list)):
+                out += _duplicate_errors(v, (*path, i))
+                continue
+            key = str(float(v)) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v).lower()
+            if key in seen:
+                out.append(f"config key '{_key((*path, i))}': {v!r} repeats item {seen[key]}")
+            seen.setdefault(key, i)
+    return out
+
+
 def _semantic_errors(config: dict) -> list[str]:
     """Constraints a JSON schema cannot express."""
-    out = []
+    out = _duplicate_errors(config)
     ldm = config.get("ldm", {})
     for section in ("hellinger", "transition"):
+        dims = {}
         for i, sweep in enumerate(ldm.get(section, {}).get("sweeps", [])):
             if isinstance(sweep, dict) and sweep.get("n_max", 0) < sweep.get("n_min", 0):
                 out.append(
                     f"config key 'ldm.{section}.sweeps.{i}.n_max': {sweep['n_max']} is smaller than n_min = {sweep['n_min']}"
                 )
+            if isinstance(sweep, dict) and sweep.get("d") in dims:
+                out.append(
+                    f"config key 'ldm.{section}.sweeps.{i}.d': d = {sweep['d']} has a sweep already "
+                    f"(sweeps.{dims[sweep['d']]}); one sweep per d"
+                )
+            if isinstance(sweep, dict):
+                dims.setdefault(sweep.get("d"), i)
     for key in _LOG_GRIDS:
         grid = _lookup(config, key)
         if isinstance(grid, dict) and grid.get("max", 1) <= grid.get("min", 0):
@@ -105,8 +163,47 @@ def _semantic_errors(config: dict) -> list[str]:
     for section, size in (("gaussian", unet.get("gaussian", {}).get("image_size")), ("memorization", MNIST_IMAGE_SIZE)):
         model = unet.get(section, {}).get("model")
         if isinstance(model, dict) and size is not None:
-            for msg in unet_shape_errors(size, model["base_channels"], model["channel_mults"], model["groups"]):
+            shape = [model[k] for k in ("base_channels", "channel_mults", "groups", "heads", "attention_levels")]
+            for msg in unet_shape_errors(size, *shape):
                 out.append(f"config key 'unet.{section}.model': {msg}")
+    return out + _clamp_errors(config)
+
+
+def _clamp_errors(config: dict) -> list[str]:
+    """Values the code would otherwise clamp silently: a subset larger than its set, a feature count
+    p = round(ratio · n) below 1, a training set below 2 points."""
+    out = []
+    g = _lookup(config, "unet.gaussian") or {}
+    if isinstance(g.get("original_subset"), int) and isinstance(g.get("N"), int) and g["original_subset"] > g["N"]:
+        out.append(
+            f"config key 'unet.gaussian.original_subset': {g['original_subset']} is larger than the original set "
+            f"(unet.gaussian.N = {g['N']})"
+        )
+    rfi = config.get("rf_images", {})
+    for section in ("learning_curves", "generation"):
+        ex = rfi.get(section, {})
+        sizes = ex.get("n") if isinstance(ex.get("n"), list) else [ex.get("n")]
+        for i, ratio in enumerate(ex.get("p_over_n", [])):
+            for n in sizes:
+                if isinstance(n, int) and isinstance(ratio, (int, float)) and round(ratio * n) < 1:
+                    out.append(
+                        f"config key 'rf_images.{section}.p_over_n.{i}': {ratio} × n = {n} gives p = "
+                        f"{round(ratio * n)} < 1 feature"
+                    )
+    bridge = config.get("bridge", {})
+    d = bridge.get("d")
+    for kind in ("transition", "phase"):
+        ex = bridge.get(kind, {})
+        psi_n, psi_p = ex.get("psi_n"), ex.get("psi_p")
+        smallest_p = min(psi_p) if isinstance(psi_p, list) and psi_p else (psi_p or {}).get("min")
+        if isinstance(d, int) and isinstance(psi_n, dict) and isinstance(psi_n.get("min"), (int, float)):
+            if round(psi_n["min"] * d) < 2:
+                out.append(
+                    f"config key 'bridge.{kind}.psi_n.min': {psi_n['min']} × d = {d} gives n = "
+                    f"{round(psi_n['min'] * d)} < 2 training points"
+                )
+        if isinstance(d, int) and isinstance(smallest_p, (int, float)) and round(smallest_p * d) < 1:
+            out.append(f"config key 'bridge.{kind}.psi_p': {smallest_p} × d = {d} gives p = 0 features")
     return out
 
 
@@ -121,7 +218,7 @@ def validate_config(config: dict, schema: dict | str | Path) -> dict:
     if not isinstance(config, dict):
         raise ConfigError(f"config must be a mapping, got {type(config).__name__}")
     errors = sorted(_Validator(schema).iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-    messages = [m for e in errors for m in _describe(e)]
+    messages = _non_finite_errors(config) + [m for e in errors for m in _describe(e)]
     if not messages:
         messages = _semantic_errors(config)
     if messages:

@@ -35,6 +35,8 @@ import torch
 from memgen.rf_theory import RFProblem, diffusion_coefficients, gauss_hermite, resolve_activation  # noqa: F401 (RFProblem re-exported)
 from memgen.seeding import torch_generator
 
+MAX_MEHLER_ORDER = 500  # the Hermite coefficients come from 100-node quadrature: no higher orders
+
 _TORCH_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "tanh": torch.tanh,
     "erf": torch.erf,
@@ -151,8 +153,14 @@ def gaussian_feature_moments(
     )
     sq_max = float(diag.max())
     order = 1
-    while rmax ** (order + 1) * sq_max > tol and order < 500:
+    while rmax ** (order + 1) * sq_max > tol and order < MAX_MEHLER_ORDER:
         order += 1
+    if rmax ** (order + 1) * sq_max > tol:
+        raise FloatingPointError(
+            f"Mehler series: max |cos(w_k, w_l)| = {rmax:.4f} over {p} features in d = {d} needs more than "
+            f"{MAX_MEHLER_ORDER} orders for the bound {tol:g} (reached {rmax ** (order + 1) * sq_max:.2e}); "
+            "use a larger d (config rf.d / bridge.d) or fewer features"
+        )
     M = torch.zeros(p, p, dtype=W.dtype, device=W.device)
     Dsum = torch.zeros(p, dtype=W.dtype, device=W.device)
     Fw = None if weights is None else torch.zeros(p, weights.shape[1], dtype=W.dtype, device=W.device)

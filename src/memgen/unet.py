@@ -35,7 +35,9 @@ class UNetConfig:
     dropout: float = 0.0
 
     def __post_init__(self):
-        errors = unet_shape_errors(self.image_size, self.base_channels, self.channel_mults, self.groups)
+        errors = unet_shape_errors(
+            self.image_size, self.base_channels, self.channel_mults, self.groups, self.heads, self.attention_levels
+        )
         if errors:
             raise ValueError("; ".join(errors))
 
