@@ -196,3 +196,66 @@ def test_command_line_writes_both_files(tmp_path):
     main(["prepare", "mnist", "--config", json.dumps(cfg), "--seed", "1", "--out", str(out), "--manifest", str(man)])
     assert json.loads(man.read_text())["source"] == "idx_folder"
     assert load_prepared(out, man).train_images.shape == (30, 28, 28)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "bitflip", "empty", "not-a-zip"])
+def test_a_damaged_prepared_file_names_the_file_and_the_remedy(tmp_path, damage):
+    _fake_idx_folder(tmp_path / "idx", n_train=25)
+    out, man = tmp_path / "out" / "prepared.npz", tmp_path / "out" / "manifest.json"
+    write_prepared(load_idx_folder(tmp_path / "idx", "mnist"), out, man)
+    raw = out.read_bytes()
+    if damage == "truncate":
+        out.write_bytes(raw[: len(raw) // 2])
+    elif damage == "bitflip":  # a flip inside the image bytes: the zip still opens, the sha256 catches it
+        flipped = bytearray(raw)
+        flipped[len(raw) // 3] ^= 0x10
+        out.write_bytes(bytes(flipped))
+    elif damage == "empty":
+        out.write_bytes(b"")
+    else:
+        out.write_bytes(b"PK\x03\x04 this is not an archive")
+    with pytest.raises(DatasetError) as err:
+        load_prepared(out, man)
+    msg = str(err.value)
+    assert str(out) in msg and "rerun the data stage" in msg
+
+
+@pytest.mark.parametrize("damage", ["truncate", "missing-key"])
+def test_a_damaged_manifest_names_the_file_and_the_remedy(tmp_path, damage):
+    _fake_idx_folder(tmp_path / "idx", n_train=25)
+    out, man = tmp_path / "out" / "prepared.npz", tmp_path / "out" / "manifest.json"
+    write_prepared(load_idx_folder(tmp_path / "idx", "mnist"), out, man)
+    text = man.read_text()
+    man.write_text(text[: len(text) // 2] if damage == "truncate" else json.dumps({"dataset": "mnist"}))
+    with pytest.raises(DatasetError) as err:
+        load_prepared(out, man)
+    assert str(man) in str(err.value) and "rerun the data stage" in str(err.value)
+
+
+def test_an_unwritable_data_root_makes_the_download_unavailable_not_the_chain(tmp_path):
+    """data.root under a file (not creatable, root or not): the download source fails with a DatasetError
+    naming data.root, and the chain moves on to the next source."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    _fake_idx_folder(tmp_path / "idx")
+    cfg = _cfg(tmp_path, root=str(blocker / "data"), download=True, idx_folders={"mnist": str(tmp_path / "idx")})
+    assert acquire_dataset("mnist", cfg, seed=0).source == "idx_folder"
+    with pytest.raises(DatasetError, match="data.root .* is not writable"):
+        acquire_dataset("mnist", {**cfg, "sources": ["download"]}, seed=0)
+
+
+def test_a_corrupted_idx_source_falls_through_to_the_next(tmp_path, caplog):
+    """A gzip that does not decompress in the configured IDX folder: logged, and Debian's (here a folder in
+    its layout) provides the set instead."""
+    _fake_idx_folder(tmp_path / "idx")
+    bad = tmp_path / "idx" / "train-images-idx3-ubyte.gz"
+    raw = bytearray(bad.read_bytes())
+    raw[20:40] = b"\x00" * 20
+    bad.write_bytes(bytes(raw))
+    _fake_idx_folder(tmp_path / "debian", seed=2)
+    cfg = _cfg(
+        tmp_path, idx_folders={"fashion_mnist": str(tmp_path / "idx")}, debian_fashion_mnist=str(tmp_path / "debian")
+    )
+    with caplog.at_level("INFO", logger="memgen.data"):
+        assert acquire_dataset("fashion_mnist", cfg, seed=0).source == "debian"
+    assert "source idx_folder unavailable" in caplog.text and str(bad) in caplog.text

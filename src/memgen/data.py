@@ -29,6 +29,8 @@ import shutil
 import socket
 import tempfile
 import time
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,7 +89,7 @@ def _read_bytes(path: Path) -> bytes:
             with gzip.open(path, "rb") as fh:
                 return fh.read()
         return path.read_bytes()
-    except (EOFError, gzip.BadGzipFile, OSError, ValueError) as exc:
+    except (EOFError, gzip.BadGzipFile, OSError, ValueError, zlib.error) as exc:
         raise DatasetError(
             f"{path}: unreadable or truncated ({exc}); delete it and rerun, or replace it with an intact copy"
         ) from exc
@@ -166,8 +168,11 @@ def download_torchvision(name: str, root: str | Path, timeout_s: float = 30.0) -
         except DatasetError as exc:
             log.warning("cached download unusable (%s); downloading again", exc)
             shutil.rmtree(final.parent)
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".download-", dir=root))
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".download-", dir=root))
+    except OSError as exc:  # an unwritable data.root makes this source unavailable, not the whole chain
+        raise DatasetError(f"data.root {root} is not writable ({exc})") from exc
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(timeout_s)
     try:
@@ -287,22 +292,25 @@ def write_prepared(data: ImageDataset, out: str | Path, manifest_path: str | Pat
 
 
 def load_prepared(path: str | Path, manifest_path: str | Path | None = None) -> ImageDataset:
-    """Read a prepared .npz; with a manifest, check every array's sha256 against it."""
+    """Read a prepared .npz; with a manifest, check every array's sha256 against it. Any failure to
+    read either file is a DatasetError naming the file and the remedy."""
     path = Path(path)
+    remedy = f"delete {path.parent} and rerun the data stage (snakemake {path})"
     try:
-        with np.load(path) as npz:
+        with np.load(path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in IDX_FILES}
-    except (OSError, ValueError, KeyError) as exc:
-        raise DatasetError(f"{path}: unreadable prepared data ({exc}); delete it and rerun the data stage") from exc
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise DatasetError(f"{path}: unreadable prepared data ({type(exc).__name__}: {exc}); {remedy}") from exc
     name, source = path.parent.name, "prepared"
     if manifest_path is not None:
-        man = json.loads(Path(manifest_path).read_text())
-        name, source = man["dataset"], man["source"]
+        try:
+            man = json.loads(Path(manifest_path).read_text())
+            name, source, digests = man["dataset"], man["source"], man["sha256"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise DatasetError(f"{manifest_path}: unreadable manifest ({type(exc).__name__}: {exc}); {remedy}") from exc
         for key, arr in arrays.items():
-            if array_sha256(arr) != man["sha256"][key]:
-                raise DatasetError(
-                    f"{path}: array {key} does not match the sha256 in {manifest_path}; delete both and rerun the data stage"
-                )
+            if array_sha256(arr) != digests.get(key):
+                raise DatasetError(f"{path}: array {key} does not match the sha256 in {manifest_path}; {remedy}")
     return ImageDataset(name, source, **arrays)
 
 
