@@ -1,7 +1,13 @@
-"""Tidy result tables (parquet) with JSON provenance sidecars, written atomically."""
+"""Tidy result tables (parquet) with JSON provenance sidecars, written atomically.
+
+Every table's sidecar records the sha256 of the table's bytes, and :func:`read_table` checks it,
+so a table damaged after it was written is refused with its name, never read back as numbers.
+Nothing non-finite is written: tables, arrays and sidecars are checked first.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -80,9 +86,12 @@ def check_finite(df: pd.DataFrame, where: str) -> None:
 
 def atomic_write(path: Path, write) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``
-    (readable by all, like an ordinary file); on any failure the temporary file is removed."""
+    (readable by all, like an ordinary file); on any failure the temporary file is removed.
+    Temporary files of ``path`` left by a killed writer (``.<name>.*.tmp``) are removed first."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
@@ -95,22 +104,51 @@ def atomic_write(path: Path, write) -> None:
 
 
 def write_npz(path: str | Path, arrays: dict) -> None:
-    """Write ``arrays`` as an .npz file, through a temporary file and a rename."""
+    """Write ``arrays`` as an .npz file, through a temporary file and a rename; refuses NaN or Inf."""
+    for key, arr in arrays.items():
+        arr = np.asarray(arr)
+        if np.issubdtype(arr.dtype, np.number) and not np.isfinite(arr).all():
+            raise ValueError(f"{path}: array {key!r} has non-finite values; nothing written")
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     atomic_write(Path(path), lambda tmp: Path(tmp).write_bytes(buf.getvalue()))
 
 
+def file_sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def write_table(df: pd.DataFrame, path: str | Path, meta: dict) -> None:
-    """Write ``df`` to parquet and ``meta`` to the JSON sidecar, each via temp file + rename."""
+    """Write ``df`` to parquet and ``meta`` + the table's sha256 to the JSON sidecar, each via temp file
+    + rename. Refuses NaN/Inf in the table and in the sidecar (no 'NaN' or 'Infinity' tokens)."""
     path = Path(path)
     check_finite(df, str(path))
-    atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
-    atomic_write(
-        sidecar_path(path), lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
-    )
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    data = buf.getvalue()
+    try:
+        text = json.dumps(
+            {**meta, "sha256": hashlib.sha256(data).hexdigest()}, indent=2, sort_keys=True, default=str, allow_nan=False
+        )
+    except ValueError as exc:
+        raise ValueError(f"{sidecar_path(path)}: the provenance holds a non-finite number ({exc}); nothing written")
+    atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
+    atomic_write(sidecar_path(path), lambda tmp: Path(tmp).write_text(text))
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """A results table, after checking its bytes against the sha256 its sidecar records."""
+    path = Path(path)
+    remedy = f"delete it and its sidecar and rebuild it (snakemake {path})"
+    try:
+        expected = json.loads(sidecar_path(path).read_text())["sha256"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: no readable sha256 in {sidecar_path(path)} ({exc}); {remedy}") from exc
+    if file_sha256(path) != expected:
+        raise ValueError(f"{path}: its bytes do not match the sha256 in {sidecar_path(path)} (damaged); {remedy}")
+    return pd.read_parquet(path)
 
 
 def read_tables(paths) -> pd.DataFrame:
-    """Concatenate several parquet tables."""
-    return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+    """Concatenate several results tables, each checked by :func:`read_table`."""
+    return pd.concat([read_table(p) for p in paths], ignore_index=True)
