@@ -11,7 +11,9 @@ from memgen.rf_theory import (
     activation_constants,
     learning_curves,
     master_coefficients,
+    master_residual,
     newton_traces,
+    residual_scale,
     solve_master_equations,
     t1_t2_and_gradient,
     train_error_wide_limit,
@@ -37,6 +39,43 @@ def test_constants_of_a_callable_against_closed_forms():
     assert c.mu1 == pytest.approx(math.exp(-0.5), rel=1e-12)
     assert c.mu_star2 == pytest.approx((1 - math.exp(-2)) / 2 - math.exp(-1), rel=1e-12)
     assert c.v2 == pytest.approx(0.5 * math.exp(-h) * (1 - math.exp(-2 * a2)) - a2 * math.exp(-1), rel=1e-10)
+
+
+@pytest.mark.parametrize("t", [0.01, 0.1, 1.0])
+def test_relu_constants_against_integration_split_at_the_kink(t):
+    """The closed forms of the centred ReLU against scipy quadrature split at the kink (inner integral
+    over v at fixed u, outer over u), independently of the arc-cosine formula."""
+    from scipy import integrate
+
+    c = activation_constants("relu", t)
+    a, sh = math.exp(-t), math.sqrt(1 - math.exp(-2 * t))
+    phi = lambda x: math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+    relu_c = lambda x: max(x, 0.0) - 1 / math.sqrt(2 * math.pi)
+
+    def gauss(f, kink):
+        return sum(
+            integrate.quad(lambda x: f(x) * phi(x), lo, hi, epsabs=1e-13)[0] for lo, hi in ((-40, kink), (kink, 40))
+        )
+
+    assert gauss(relu_c, 0.0) == pytest.approx(0.0, abs=1e-12)  # centred
+    assert c.mu1 == pytest.approx(gauss(lambda x: x * relu_c(x), 0.0), abs=1e-12)
+    assert c.mu_star2 == pytest.approx(gauss(lambda x: relu_c(x) ** 2, 0.0) - c.mu1**2, abs=1e-12)
+    inner = lambda u: gauss(lambda v: relu_c(a * u + sh * v), -a * u / sh)
+    v2 = integrate.quad(lambda u: inner(u) ** 2 * phi(u), -12, 12, epsabs=1e-12, limit=200)[0] - a * a * c.mu1**2
+    assert c.v2 == pytest.approx(v2, abs=1e-9)
+    assert 0 <= c.kappa <= 1 and c.s2 + c.v2 == pytest.approx(c.mu_star2)
+
+
+@pytest.mark.parametrize("t", [0.01, 0.1, 1.0])
+def test_solver_converges_by_residual_at_tiny_ridge(t):
+    """m = 1 at p = n (ψ_p = ψ_n = 0.25), λ = 1e-8: Newton's step stalls at rounding while the residual is
+    at float64 level; such a point counts as converged (it was flagged unconverged before), and the
+    returned traces do solve the equations."""
+    lc = learning_curves(np.array([0.25, 0.5, 2.0]), 0.25, 1, t, 1e-8)
+    assert np.all(lc.converged)
+    co = master_coefficients(activation_constants("tanh", t), np.array([0.25, 0.5, 2.0]), 0.25, 1.0)
+    F, _ = master_residual(lc.q, lc.r, -1e-8, 0.0, co)
+    assert np.all(np.abs(F) <= 1e-12 * residual_scale(lc.q, lc.r, -1e-8, 0.0, co))
 
 
 def test_uncentred_activation_is_rejected():

@@ -103,20 +103,56 @@ def _at_nodes(activation, mean: torch.Tensor, std: torch.Tensor, nodes: int):
     return torch_activation(activation)(mean[..., None] + std[..., None] * x), x, w
 
 
-def hermite_coefficients(
-    activation, mean: torch.Tensor, std: torch.Tensor, order: int, nodes: int = 100
-) -> torch.Tensor:
-    """c̃_j(μ, σ) = E[ϱ(μ + σξ) He_j(ξ)]/√j!, j = 0..order, by Gauss–Hermite quadrature;
-    shape (order + 1, *mean.shape). Normalised recurrence: h̃_{j+1} = (ξ h̃_j − √j h̃_{j−1})/√(j+1)."""
-    vals, x, w = _at_nodes(activation, mean, std, nodes)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _normalised_hermite(x: torch.Tensor, order: int) -> list[torch.Tensor]:
+    """h̃_j(x) = He_j(x)/√j!, j = 0..order, by h̃_{j+1} = (x h̃_j − √j h̃_{j−1})/√(j+1)."""
     he = [torch.ones_like(x), x.clone()]
     for j in range(1, order):
         he.append((x * he[j] - math.sqrt(j) * he[j - 1]) / math.sqrt(j + 1))
-    return (vals @ (torch.stack(he[: order + 1], -1) * w[:, None])).movedim(-1, 0)
+    return he[: order + 1]
+
+
+def _relu_gaussian_terms(mean: torch.Tensor, std: torch.Tensor):
+    """z = μ/σ, Φ(z), φ(z) and E[max(μ + σξ, 0)] = μΦ(z) + σφ(z)."""
+    z = mean / std
+    cdf, pdf = torch.special.ndtr(z), torch.exp(-0.5 * z * z) * _INV_SQRT_2PI
+    return z, cdf, pdf, mean * cdf + std * pdf
+
+
+def relu_hermite_coefficients(mean: torch.Tensor, std: torch.Tensor, order: int) -> torch.Tensor:
+    """c̃_j(μ, σ) of the centred ReLU ϱ(x) = max(x, 0) − 1/√(2π) in closed form (z = μ/σ):
+    c̃_0 = μΦ(z) + σφ(z) − 1/√(2π), c̃_1 = σΦ(z), c̃_j = σ φ(z) h̃_{j−2}(−z)/√(j(j−1)) for j ≥ 2
+    (Stein: E[g(ξ)He_j(ξ)] = E[g'(ξ)He_{j−1}(ξ)], and ∫_{−z}^∞ He_k φ = He_{k−1}(−z) φ(z))."""
+    z, cdf, pdf, first = _relu_gaussian_terms(mean, std)
+    out = [first - _INV_SQRT_2PI, std * cdf]
+    if order >= 2:
+        for j, hj in enumerate(_normalised_hermite(-z, order - 2), start=2):
+            out.append(std * pdf * hj / math.sqrt(j * (j - 1)))
+    return torch.stack(out[: order + 1])
+
+
+def hermite_coefficients(
+    activation, mean: torch.Tensor, std: torch.Tensor, order: int, nodes: int = 100
+) -> torch.Tensor:
+    """c̃_j(μ, σ) = E[ϱ(μ + σξ) He_j(ξ)]/√j!, j = 0..order: closed forms for ``relu``
+    (:func:`relu_hermite_coefficients`; quadrature cannot integrate its kink), Gauss–Hermite quadrature
+    otherwise; shape (order + 1, *mean.shape)."""
+    if activation == "relu":
+        return relu_hermite_coefficients(mean, std, order)
+    vals, x, w = _at_nodes(activation, mean, std, nodes)
+    he = _normalised_hermite(x, order)
+    return (vals @ (torch.stack(he, -1) * w[:, None])).movedim(-1, 0)
 
 
 def gaussian_second_moment(activation, mean: torch.Tensor, std: torch.Tensor, nodes: int = 100) -> torch.Tensor:
-    """E[ϱ(μ + σξ)²] by Gauss–Hermite quadrature."""
+    """E[ϱ(μ + σξ)²]: for ``relu`` in closed form, E[max(μ + σξ, 0)²] = (μ² + σ²)Φ(z) + μσφ(z) less the
+    centring, 2c E[max] − c² with c = 1/√(2π); by Gauss–Hermite quadrature otherwise."""
+    if activation == "relu":
+        z, cdf, pdf, first = _relu_gaussian_terms(mean, std)
+        c = _INV_SQRT_2PI
+        return (mean * mean + std * std) * cdf + mean * std * pdf - 2 * c * first + c * c
     vals, _, w = _at_nodes(activation, mean, std, nodes)
     return vals.square() @ w
 

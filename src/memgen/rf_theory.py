@@ -79,11 +79,26 @@ class ActivationConstants:
     h: float
 
 
+def relu_constants(t: float) -> ActivationConstants:
+    """Closed forms for the centred ReLU ϱ(g) = max(g, 0) − 1/√(2π), whose kink Gauss–Hermite quadrature
+    cannot integrate: μ₁ = E[g max(g, 0)] = 1/2, E[ϱ²] = 1/2 − 1/(2π), so μ⋆² = 1/4 − 1/(2π); for two
+    unit Gaussians with correlation ρ = a² (the arc-cosine kernel, θ = arccos ρ)
+    E[max(x, 0) max(y, 0)] = (sin θ + (π − θ) cos θ)/(2π), so v_t² = (sin θ + (π − θ) cos θ − 1)/(2π) − a²/4."""
+    a2, h = (float(v) for v in diffusion_coefficients(t))
+    mu1, mu_star2 = 0.5, 0.25 - 1.0 / (2.0 * np.pi)
+    theta = float(np.arccos(np.clip(a2, -1.0, 1.0)))
+    v2 = (np.sin(theta) + (np.pi - theta) * np.cos(theta) - 1.0) / (2.0 * np.pi) - a2 * mu1**2
+    return ActivationConstants(mu1, mu_star2, float(v2), mu_star2 - float(v2), float(v2) / mu_star2, a2, h)
+
+
 @lru_cache(maxsize=256)
 def activation_constants(activation: str | Callable = "tanh", t: float = 0.1, nodes: int = 160) -> ActivationConstants:
-    """The constants of docs/rf-dsm-theory.md §5 by Gauss–Hermite quadrature (nested for v_t²).
+    """The constants of docs/rf-dsm-theory.md §5: closed forms for ``relu`` (:func:`relu_constants`),
+    Gauss–Hermite quadrature (nested for v_t²) for smooth activations.
 
     Raises ValueError when the activation is not centred (|E ϱ(g)| > 1e-8)."""
+    if activation == "relu":
+        return relu_constants(t)
     f = activation_function(activation)
     x, w = gauss_hermite(nodes)
     mean = float(w @ f(x))
@@ -202,13 +217,28 @@ def master_residual(q, r, z, zeta, co: MasterCoefficients):
     return F, J
 
 
-def newton_traces(u, v, z, co: MasterCoefficients, zeta=0.0, max_iter=60, tol=1e-13, max_step=1.0):
+def residual_scale(q, r, z, zeta, co: MasterCoefficients):
+    """Sum of the absolute values of the terms of (F_A, F_B), [..., 2]: the scale against which a
+    residual is at the level of float64 rounding."""
+    L1, L2 = denominators(q, r, co)
+    SA = 1 / r + np.abs(co.psi_p * zeta) + 1 / q + np.abs(co.A1 / L1) + np.abs(co.A2 / L2)
+    SB = np.abs(co.psi_p * z) + np.abs((1 - co.psi_p) / q) + r / q**2 + np.abs(co.B1 / L1) + np.abs(co.B2 / L2)
+    return np.stack([SA, SB], axis=-1)
+
+
+def newton_traces(u, v, z, co: MasterCoefficients, zeta=0.0, max_iter=60, tol=1e-13, max_step=1.0, residual_tol=1e-13):
     """Damped Newton on (F_A, F_B)(e^u, e^v; z, ζ) = 0 in log variables u = log q, v = log r,
-    started at (u, v); steps capped at ``max_step`` in each log variable. Returns u, v, converged."""
+    started at (u, v); steps capped at ``max_step`` in each log variable. A point has converged when
+    its Newton step is below ``tol`` or its residual is below ``residual_tol`` relative to the size of
+    the equations' terms (near λ → 0 the step can stall at rounding while the residual is ~1e-15).
+    Returns u, v, converged."""
     done = np.zeros(u.shape, dtype=bool)
     for _ in range(max_iter):
         q, r = np.exp(u), np.exp(v)
         F, J = master_residual(q, r, z, zeta, co)
+        with np.errstate(all="ignore"):
+            solved = np.max(np.abs(F) / residual_scale(q, r, z, zeta, co), axis=-1) < residual_tol
+        done |= solved
         Jlog = J * np.stack([q, r], -1)[..., None, :]  # ∂F/∂(u, v) = ∂F/∂(q, r) · diag(q, r)
         with np.errstate(all="ignore"):
             step = -np.linalg.solve(Jlog, F[..., None])[..., 0]
