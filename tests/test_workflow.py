@@ -85,7 +85,7 @@ def test_paper_scale_dry_run_plans_every_figure(tmp_path):
     assert jobs["unet_gaussian_block"] == 40 and jobs["unet_memorization"] == 24
     assert jobs["unet_gaussian_summary"] == 1 and jobs["unet_memorization_summary"] == 1
     # bridge: 7 x 3 x 3 transition points and 6 x 6 x 2 phase points, 6 per job
-    assert jobs["bridge_simulation_block"] == 11 + 12 and jobs["bridge_summary"] == 2
+    assert jobs["bridge_simulation_block"] == 11 + 12 and jobs["bridge_summary"] == 2 and jobs["bridge_theory"] == 2
     cfg = validate_config(
         yaml.safe_load((work / "config.yaml").read_text()), work / "workflow/schemas/config.schema.yaml"
     )
@@ -134,7 +134,7 @@ def test_every_notebook_import_is_a_code_input_of_its_figure_rule(tmp_path):
 
 
 def test_slurm_profile_groups_the_small_jobs(tmp_path):
-    """Paper scale through profiles/slurm (dry run): 181 jobs -> 11 group jobs + 93 single submissions."""
+    """Paper scale through profiles/slurm (dry run): 183 jobs -> 11 group jobs + 93 single submissions."""
     work = copy_repo(tmp_path / "repo")
     proc = snakemake(work, "figures/all", "-n", "--profile", "profiles/slurm")
     out = proc.stdout + proc.stderr

@@ -40,16 +40,19 @@ from memgen.seeding import torch_generator
 
 @dataclass(frozen=True)
 class Sweep:
-    """One dimension d and its log-spaced grid of training-set sizes n."""
+    """One dimension d and its grid of training-set sizes n: ``num`` log-spaced values from n_min to n_max,
+    and n = d + k for each offset k of ``near_d`` (within the range), so that the grid holds n = d."""
 
     d: int
     n_min: int
     n_max: int
     num: int
+    near_d: tuple[int, ...] = (-1, 0, 1)
 
     @property
     def n_grid(self) -> np.ndarray:
-        return log_int_grid(self.n_min, self.n_max, self.num)
+        near = [self.d + k for k in self.near_d if self.n_min <= self.d + k <= self.n_max]
+        return np.union1d(log_int_grid(self.n_min, self.n_max, self.num), np.asarray(near, dtype=np.int64))
 
 
 def model_from_config(model: dict) -> tuple[LinearDiffusionParams, tuple[str, ...]]:
