@@ -11,7 +11,9 @@ from scipy import special, stats
 from memgen.rf import (
     RFProblem,
     averaged_dsm_moments,
+    DISTANCES,
     dsm_train_error,
+    empirical_score,
     fit_rf_score,
     gaussian_feature_moments,
     gaussian_second_moment,
@@ -20,6 +22,7 @@ from memgen.rf import (
     rf_features,
     sampled_dsm_moments,
     sampled_test_error,
+    score_distances,
     score_error,
     simulate_rf_dsm,
 )
@@ -217,3 +220,51 @@ def test_parallel_rows_are_rejected():
     W = torch.ones(2, 3)
     with pytest.raises(ValueError, match="parallel"):
         gaussian_feature_moments(torch.zeros(1, 2), W, 1.0)
+
+
+def test_empirical_score_is_the_gradient_of_the_noised_training_density():
+    g = torch.Generator().manual_seed(3)
+    X, t = torch.randn(7, 5, generator=g, dtype=torch.float64), 0.2
+    a2, h = (float(v) for v in diffusion_coefficients(t))
+    y = torch.randn(4, 5, generator=g, dtype=torch.float64).requires_grad_(True)
+    log_p = torch.logsumexp(-((y[:, None, :] - math.sqrt(a2) * X[None]) ** 2).sum(-1) / (2 * h), dim=1).sum()
+    (grad,) = torch.autograd.grad(log_p, y)
+    torch.testing.assert_close(empirical_score(y.detach(), X, t), grad, rtol=1e-12, atol=1e-12)
+
+
+def test_score_distances_of_known_scores():
+    """The true score: D_true = 0, C = 0; the empirical score: D_emp = 0, C = 1; the mixture 0.3 s_emp + 0.7 s_true:
+    C = 0.3 exactly (the same sample points for every quantity) and D_emp = 0.49 D_emp_true."""
+    g = torch.Generator().manual_seed(4)
+    X, t = torch.randn(20, 6, generator=g, dtype=torch.float64), 0.1
+    true = score_distances(lambda y: -y, X, t, torch.Generator().manual_seed(1), 500)
+    emp = score_distances(lambda y: empirical_score(y, X, t), X, t, torch.Generator().manual_seed(1), 500)
+    mix = score_distances(
+        lambda y: 0.3 * empirical_score(y, X, t) - 0.7 * y, X, t, torch.Generator().manual_seed(1), 500
+    )
+    for law in ("train", "fresh"):
+        assert true[f"D_true_{law}"] == 0 and true[f"C_emp_{law}"] == pytest.approx(0, abs=1e-14)
+        assert emp[f"D_emp_{law}"] == 0 and emp[f"C_emp_{law}"] == pytest.approx(1, rel=1e-12)
+        assert mix[f"C_emp_{law}"] == pytest.approx(0.3, rel=1e-12)
+        assert mix[f"D_emp_{law}"] == pytest.approx(0.49 * mix[f"D_emp_true_{law}"], rel=1e-12)
+        assert true[f"D_emp_true_{law}"] > 0 and set(true) == {k for n in DISTANCES for k in (n, f"{n}_se")}
+
+
+def test_distance_to_the_empirical_score_is_the_train_error_excess_for_m_infinity():
+    """For m = ∞ the DSM loss splits (Pythagoras, s_emp being its minimiser over all functions):
+    E_train(s) = E_train(s_emp) + h D_emp_train(s). E_train(s) is exact (Mehler), the rest Monte Carlo."""
+    W, X, g = _setup(d=30, p=90, n=15, seed=8)
+    t = 0.1
+    a2, h = (float(v) for v in diffusion_coefficients(t))
+    mom = averaged_dsm_moments(X, W, t)
+    Bt = fit_rf_score(mom, 1e-3)
+    dist = score_distances(lambda y: rf_features(y, W) @ Bt, X, t, torch.Generator().manual_seed(2), 20000)
+    gz = torch.Generator().manual_seed(5)
+    i = torch.randint(0, len(X), (20000,), generator=gz)
+    z = torch.randn(20000, 30, generator=gz, dtype=torch.float64)
+    e_emp = (
+        float(((math.sqrt(h) * empirical_score(math.sqrt(a2) * X[i] + math.sqrt(h) * z, X, t) + z) ** 2).sum(1).mean())
+        / 30
+    )
+    lhs, rhs = dsm_train_error(Bt, mom, h), e_emp + h * dist["D_emp_train"]
+    assert lhs == pytest.approx(rhs, rel=0.02), (lhs, rhs)

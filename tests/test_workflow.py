@@ -31,6 +31,7 @@ FIGURES = [
     "rf_vs_psin",
     "rf_phase_diagram",
     "rf_role_of_m",
+    "rf_memorization",
     "rf_images_learning_curves",
     "rf_images_memorization",
     "rf_images_samples",
@@ -41,8 +42,8 @@ FIGURES = [
     "bridge_phase",
 ]
 RF_EXPERIMENTS = ["learning_curves", "vs_psi_n", "phase_diagram", "role_of_m"]
-RF_FIGURES = FIGURES[3:7]
-UNET_FIGURES = FIGURES[10:13]
+RF_FIGURES = ["rf_learning_curves", "rf_vs_psin", "rf_phase_diagram", "rf_role_of_m", "rf_memorization"]
+UNET_FIGURES = ["unet_gaussian_transition", "unet_memorization_m", "unet_samples"]
 DEBIAN_FASHION = DEBIAN_FASHION_MNIST
 # Offline without Debian's dataset-fashion-mnist the image experiments use the MNIST subset only.
 # Every run on the quick copy (build, dry runs, report) uses these same config files.
@@ -134,7 +135,7 @@ def test_every_notebook_import_is_a_code_input_of_its_figure_rule(tmp_path):
 
 
 def test_slurm_profile_groups_the_small_jobs(tmp_path):
-    """Paper scale through profiles/slurm (dry run): 183 jobs -> 11 group jobs + 93 single submissions."""
+    """Paper scale through profiles/slurm (dry run): 184 jobs -> 11 group jobs + 94 single submissions."""
     work = copy_repo(tmp_path / "repo")
     proc = snakemake(work, "figures/all", "-n", "--profile", "profiles/slurm")
     out = proc.stdout + proc.stderr
@@ -142,7 +143,7 @@ def test_slurm_profile_groups_the_small_jobs(tmp_path):
     groups = re.findall(r"Group job (\w+)", out)
     assert len(groups) == 11 and set(groups) == {"bridge", "data", "ldm", "rf_simulation", "rf_theory"}
     singles = [r for r in re.findall(r"^rule (\w+):", out, re.M) if r != "figures_all"]  # not indented: outside a group
-    assert len(singles) == 93 and not {
+    assert len(singles) == 94 and not {
         "ldm_hellinger_block",
         "rf_simulation_block",
         "rf_theory",

@@ -29,7 +29,6 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy as np
 import torch
 
 from memgen.rf_theory import RFProblem, diffusion_coefficients, gauss_hermite, resolve_activation  # noqa: F401 (RFProblem re-exported)
@@ -296,11 +295,79 @@ def sampled_test_error(Bt, W, t, g, n_test: int = 10_000, activation="tanh", chu
     return float(v.mean()), float(v.std() / math.sqrt(len(v)))
 
 
+def empirical_score(y: torch.Tensor, X: torch.Tensor, t: float) -> torch.Tensor:
+    """The exact score of the noised training set, the target a memorizing model reaches:
+    ∇ log (1/n) Σ_i N(y; a x_i, h I) = −(y − a Σ_i w_i x_i)/h, w = softmax_i(−‖y − a x_i‖²/(2h))."""
+    a2, h = (float(v) for v in diffusion_coefficients(t))
+    a = math.sqrt(a2)
+    w = torch.softmax(-torch.cdist(y, a * X).square() / (2 * h), dim=1)
+    return -(y - a * w @ X) / h
+
+
+DISTANCES = (
+    "D_emp_train",
+    "D_true_train",
+    "D_emp_true_train",
+    "C_emp_train",
+    "D_emp_fresh",
+    "D_true_fresh",
+    "D_emp_true_fresh",
+    "C_emp_fresh",
+)
+
+
+def score_distances(score, X: torch.Tensor, t: float, g: torch.Generator, samples: int = 1000) -> dict:
+    """Memorization as Paper A defines it: how close a learned score s = ``score(y)`` is to the empirical
+    score s_emp (:func:`empirical_score`) and to the true score −y, each as (1/d) E‖s − target‖², under the
+    noised training law (y = a x_i + √h z, i uniform: where the reverse dynamics of a memorizing model
+    goes) and under fresh data (y ~ N(0, I)); also the two targets' own distance (1/d) E‖s_emp + y‖², and
+    the memorization coordinate
+
+        C = E⟨s + y, s_emp + y⟩ / E‖s_emp + y‖²,
+
+    the position of the model along the segment from the true score (C = 0) to the empirical score
+    (C = 1) in the L² geometry of the law. Monte Carlo over ``samples`` points per law (the same points
+    for every quantity); returns the means and their standard errors (keys <name> and <name>_se, names in
+    :data:`DISTANCES`; C's by the delta method)."""
+    n, d = X.shape
+    a2, h = (float(v) for v in diffusion_coefficients(t))
+    out = {}
+    for law in ("train", "fresh"):
+        if law == "train":
+            i = torch.randint(0, n, (samples,), generator=g, device=X.device)
+            y = math.sqrt(a2) * X[i] + math.sqrt(h) * torch.randn(
+                samples, d, generator=g, dtype=X.dtype, device=X.device
+            )
+        else:
+            y = torch.randn(samples, d, generator=g, dtype=X.dtype, device=X.device)
+        s, s_emp = score(y), empirical_score(y, X, t)
+        per = {
+            f"D_emp_{law}": ((s - s_emp) ** 2).sum(1) / d,
+            f"D_true_{law}": ((s + y) ** 2).sum(1) / d,
+            f"D_emp_true_{law}": ((s_emp + y) ** 2).sum(1) / d,
+        }
+        for key, v in per.items():
+            out[key] = float(v.mean())
+            out[f"{key}_se"] = float(v.std() / math.sqrt(samples))
+        num, den = ((s + y) * (s_emp + y)).sum(1) / d, per[f"D_emp_true_{law}"]
+        c = float(num.mean() / den.mean())
+        out[f"C_emp_{law}"] = c
+        out[f"C_emp_{law}_se"] = float((num - c * den).std() / (math.sqrt(samples) * den.mean()))
+    return out
+
+
 def simulate_rf_dsm(
-    problem: RFProblem, seeds, base_seed: int = 0, device: str | torch.device = "cpu", chunk: int = 8192
+    problem: RFProblem,
+    seeds,
+    base_seed: int = 0,
+    device: str | torch.device = "cpu",
+    chunk: int = 8192,
+    distance_samples: int = 1000,
 ) -> list[dict]:
     """Fit the RF score for each seed (fresh W, data and noises) and return one record per seed:
-    E_train, E_train_penalised, E_test = a² + h E_score (exact), E_score, truncation bound, wall time."""
+    E_train, E_train_penalised, E_test = a² + h E_score (exact), E_score, truncation bound, the
+    Monte Carlo distances to the empirical and to the true score (:func:`score_distances`, from their
+    own random stream), wall time."""
     a2, h = (float(v) for v in diffusion_coefficients(problem.t))
     rows = []
     for seed in seeds:
@@ -312,6 +379,9 @@ def simulate_rf_dsm(
         Bt = fit_rf_score(mom, problem.lam)
         Omega, Phi = population_moments(W, problem.activation)
         e_score = score_error(Bt, Omega, Phi)
+        gd = torch_generator(base_seed, "rf_dsm/distances", problem.d, problem.p, problem.n, seed, device=device)
+        fitted = lambda y: rf_features(y, W, problem.activation) @ Bt  # noqa: E731
+        distances = score_distances(fitted, X, problem.t, gd, distance_samples)
         rows.append(
             {
                 "seed": int(seed),
@@ -320,6 +390,7 @@ def simulate_rf_dsm(
                 "E_test": a2 + h * e_score,
                 "E_score": e_score,
                 "noise_average_bound": mom.truncation_bound,
+                **distances,
                 "wall_time_s": time.perf_counter() - start,
             }
         )

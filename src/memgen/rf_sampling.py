@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from memgen.rf import dsm_moments, fit_rf_score, rf_features
+from memgen.rf import dsm_moments, empirical_score, fit_rf_score, rf_features
 from memgen.rf_theory import diffusion_coefficients
 
 
@@ -55,9 +55,8 @@ class RFScorePath:
 
 @dataclass
 class EmpiricalScore:
-    """The exact score of the noised training set (the target a memorizing model reaches):
-    ∇ log (1/n) Σ_i N(y; a x_i, h I) = −(y − a Σ_i w_i x_i)/h, w = softmax(−‖y − a x_i‖²/(2h)),
-    on the time range [times[0], times[-1]] (for the sampler)."""
+    """The exact score of the noised training set (:func:`memgen.rf.empirical_score`) on the time range
+    [times[0], times[-1]], for the sampler."""
 
     X: torch.Tensor
     times: torch.Tensor
@@ -67,10 +66,7 @@ class EmpiricalScore:
         return self.X.shape[1]
 
     def score(self, y: torch.Tensor, t: float) -> torch.Tensor:
-        a2, h = (float(v) for v in diffusion_coefficients(t))
-        a = math.sqrt(a2)
-        w = torch.softmax(-torch.cdist(y, a * self.X).square() / (2 * h), dim=1)
-        return -(y - a * w @ self.X) / h
+        return empirical_score(y, self.X, t)
 
 
 def fit_rf_score_path(

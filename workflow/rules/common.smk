@@ -246,6 +246,14 @@ FIGURE_REGISTRY = {
         )
         for name, exp in RF_FIGURES.items()
     },
+    "rf_memorization": figure_spec(
+        RF,
+        {
+            "theory": "results/rf/learning_curves/theory.parquet",
+            "simulation": "results/rf/learning_curves/simulation.parquet",
+        },
+        stage_config("rf", "learning_curves"),
+    ),
     **{
         name: figure_spec(RF_IMAGES, {"tables": rf_images_tables(result)}, stage_config("rf_images", experiment))
         for name, (experiment, result) in RF_IMAGE_FIGURES.items()

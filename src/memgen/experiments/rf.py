@@ -151,10 +151,12 @@ def summarise_simulation(df: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     """Mean, std and count over seeds per point, with the theory at the simulated ratios
     (p/d, n/d after rounding) and the relative deviation mean/theory − 1."""
     keys = ["t", "m", "psi_n", "psi_p", "d", "p", "n"]
-    agg = df.groupby(keys)[list(ERRORS)].agg(["mean", "std", "count"])
+    distances = [c for c in df.columns if c.startswith(("D_", "C_")) and not c.endswith("_se")]  # rf.DISTANCES
+    measured = [*ERRORS, *distances]
+    agg = df.groupby(keys)[measured].agg(["mean", "std", "count"])
     agg.columns = [f"{a}_{b}" for a, b in agg.columns]
     agg = agg.reset_index()
-    for key in ERRORS:
+    for key in measured:
         agg[f"{key}_std"] = agg[f"{key}_std"].fillna(0.0)
     m = agg["m"].map(parse_m).to_numpy()
     psi_p, psi_n = (agg["p"] / agg["d"]).to_numpy(), (agg["n"] / agg["d"]).to_numpy()  # as simulated, after rounding
