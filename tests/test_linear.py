@@ -189,3 +189,22 @@ def test_formula_curves_table_holds_both_widths_on_a_dense_n_grid():
     assert row.eps_amise == pytest.approx((4 / 18) ** (1 / 20) * 1.5 * row.n ** (-1 / 20), rel=1e-12)
     t_mix = 0.5 * math.log(1 + 1.5**2 / (row.n ** (2 / 16) - 1))
     assert row.eps_mixing == pytest.approx(math.sqrt(2 * t_mix), rel=1e-12)
+
+
+def test_hellinger_decays_fast_for_d16_and_slowly_for_d100():
+    """The figure's caption: past n = d, E[H²] falls fast for d = 16 (≈ 0.57 at n = 100) and slowly for
+    d = 100 (≈ 0.997 at n = 500), 6 trials each, the config's model."""
+    from memgen.experiments.ldm import Sweep, hellinger_trials, model_from_config
+
+    model = {
+        "mu": 10.0,
+        "sigma": 1.0,
+        "T": 2.0,
+        "lambda": math.exp(-4),
+        "covariance": "exact",
+        "compare_covariance": False,
+    }
+    params, cov = model_from_config(model)
+    h2 = lambda d, n: hellinger_trials(Sweep(d, n, n, 1, near_d=()), range(6), params, cov, 20251122).h2.mean()
+    assert 0.5 < h2(16, 100) < 0.65
+    assert 0.995 < h2(100, 500) < 0.999

@@ -206,6 +206,20 @@ def test_m_infinity_has_one_minimum_below_psi_n_and_then_memorises():
         assert np.all(np.diff(lc.E_train) < 0)
 
 
+def test_where_the_m_infinity_test_error_is_smallest_depends_on_t():
+    """The figure's caption: at t = 0.1 the m = ∞ minimum lies below p = n (ψ_p ≈ 0.3 ψ_n); at t = 1 the
+    test error keeps falling past p = n, its minimum far beyond (ψ_p ≈ 9–23 ψ_n: outside the plotted
+    range ψ_p ≤ 8 for ψ_n ≥ 2)."""
+    pp = np.geomspace(0.05, 400, 400)
+    for psi_n in (1.0, 2.0, 4.0):
+        at = {
+            t: pp[np.argmin(learning_curves(pp, psi_n, np.inf, t, 1e-3, along_psi_p=True).E_test)] / psi_n
+            for t in (0.1, 1.0)
+        }
+        assert 0.25 < at[0.1] < 0.4
+        assert 9 < at[1.0] < 23.5
+
+
 def test_role_of_m_on_either_side_of_p_equals_n():
     """Spec §6: larger m lowers E_test when p < n; when p ≫ n the m = ∞ model (which tracks the
     empirical score) tests worse than m = 1, whose second descent lies past its peak at ψ_p = ψ_n."""
