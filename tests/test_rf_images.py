@@ -4,6 +4,7 @@ the reverse-SDE sampler (on Gaussian data, where the target law is known)."""
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -23,6 +24,43 @@ def test_standardiser_per_pixel_and_constant_pixels():
     np.testing.assert_allclose(x[:, 1:].std(0, unbiased=False).numpy(), 1, rtol=1e-12)
     assert float(st.scale[0]) == 1.0 and float(x[:, 0].abs().max()) < 1e-15
     np.testing.assert_allclose(st.invert(x).numpy(), imgs.reshape(50, -1) / 255.0, atol=1e-12)
+
+
+def test_constant_pixels_are_not_modelled():
+    """Pixels constant over the training set leave the model's space (reduce) and come back unchanged
+    (expand, invert): a sample drawn in the reduced space has exactly the training value there."""
+    rng = np.random.default_rng(1)
+    imgs = rng.integers(0, 256, (30, 7, 7), dtype=np.uint8)
+    imgs[:, 0, :] = 0  # a dead border row
+    imgs[:, 3, 3] = 200
+    st = Standardiser.fit(imgs)
+    assert int(st.varying.sum()) == 49 - 8
+    X = st(imgs)
+    Xr = st.reduce(X)
+    assert Xr.shape == (30, 41)
+    torch.testing.assert_close(st.expand(Xr), X, rtol=0, atol=1e-15)
+    z = torch.randn(5, 41, dtype=torch.float64)
+    pix = st.invert(st.expand(z)).reshape(5, 7, 7)
+    assert bool((pix[:, 0, :] == 0).all())
+    torch.testing.assert_close(pix[:, 3, 3], torch.full((5,), 200 / 255, dtype=torch.float64), rtol=0, atol=1e-12)
+
+
+def test_memorization_onset_is_the_first_p_over_n_above_the_level():
+    from memgen.experiments.rf_images import memorization_onset
+
+    rows = [
+        dict(dataset="mnist", m=m, p_over_n=r, seed=s, memorized_fraction=f, memorized_fraction_model=g)
+        for m, r, s, f, g in [
+            ("inf", 1, 0, 0.0, 0.0), ("inf", 1, 1, 0.0, 0.02), ("inf", 16, 0, 0.04, 0.2), ("inf", 16, 1, 0.08, 0.1),
+            ("inf", 64, 0, 0.3, 0.5), ("inf", 64, 1, 0.5, 0.5), ("1", 1, 0, 0.0, 0.0), ("1", 64, 0, 0.01, 0.0),
+        ]
+    ]  # fmt: skip
+    o = memorization_onset(pd.DataFrame(rows), level=0.05).set_index(["m", "space"])
+    assert o.loc[("inf", "pixels")].p_over_n_onset == 16 and o.loc[
+        ("inf", "pixels")
+    ].fraction_at_onset == pytest.approx(0.06)
+    assert o.loc[("inf", "model")].p_over_n_onset == 16 and o.loc[("inf", "model")].seeds == 2
+    assert not o.loc[("1", "pixels")].found and o.loc[("1", "pixels")].p_over_n_onset == 64
 
 
 def test_test_error_on_the_training_images_equals_the_m_infinity_train_error():
@@ -173,9 +211,13 @@ def test_command_line_on_a_small_image_set(tmp_path):
     assert len(lc) == 4 and set(lc.m) == {"1", "inf"} and (lc.E_test > 0).all()
     assert json.loads((tmp_path / "lc.json").read_text())["source"] == "test"
     common[2] = json.dumps({"shared": shared, "experiment": generation})
-    main(["generate", *common, "--out", str(tmp_path / "gen.parquet"), "--samples", str(tmp_path / "grid.npz")])
+    out = ["--out", str(tmp_path / "gen.parquet"), "--samples", str(tmp_path / "grid.npz")]
+    main(["generate", *common, *out, "--onset", str(tmp_path / "onset.parquet")])
     gen = pd.read_parquet(tmp_path / "gen.parquet")
-    assert len(gen) == 1 and 0 <= gen.memorized_fraction.iloc[0] <= 1
+    assert len(gen) == 1 and 0 <= gen.memorized_fraction.iloc[0] <= 1 and 0 <= gen.memorized_fraction_model.iloc[0] <= 1
+    assert 0 < gen.modelled_pixels.iloc[0] <= 14 * 14
+    onset = pd.read_parquet(tmp_path / "onset.parquet")
+    assert set(onset.space) == {"pixels", "model"} and len(onset) == 2
     with np.load(tmp_path / "grid.npz") as grid:
         assert grid["minf_p40_samples"].shape == (4, 14, 14) and grid["minf_p40_nearest"].shape == (4, 14, 14)
     assert gen.resolution.iloc[0] == 14

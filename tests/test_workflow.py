@@ -257,6 +257,9 @@ def test_quick_rf_images_on_real_data(quick_run):
         # 7x7 images, n = 10: nothing memorized at p = n or with m = 1; a good part at p = 64 n, m = inf
         assert (gen[(gen.p == 10) | (gen.m == "1")].memorized_fraction == 0).all()
         assert gen[(gen.p == 640) & (gen.m == "inf")].memorized_fraction.iloc[0] > 0.1
+        onset = pd.read_parquet(quick_run / f"results/rf_images/{ds}/onset.parquet")
+        assert set(onset.space) == {"pixels", "model"} and set(onset.m) == set(gen.m) and (onset.level == 0.05).all()
+        assert (gen.modelled_pixels < 49).all()  # the dead pixels of 10 images are not modelled
         with np.load(quick_run / f"results/rf_images/{ds}/samples.npz") as npz:
             assert any(k.endswith("_samples") for k in npz.files)
 

@@ -24,11 +24,6 @@ RF_FIGURES = {
     "rf_phase_diagram": "phase_diagram",
     "rf_role_of_m": "role_of_m",
 }
-# RF-on-images figures of tables -> (their experiment, the per-data-set table they plot)
-RF_IMAGE_FIGURES = {
-    "rf_images_learning_curves": ("learning_curves", "learning_curves.parquet"),
-    "rf_images_memorization": ("generation", "generation.parquet"),
-}
 # Bridge figures (Paper B's metric on Paper A's RF models) -> their experiment
 BRIDGE_FIGURES = {"bridge_transition": "transition", "bridge_phase": "phase"}
 
@@ -254,10 +249,14 @@ FIGURE_REGISTRY = {
         },
         stage_config("rf", "learning_curves"),
     ),
-    **{
-        name: figure_spec(RF_IMAGES, {"tables": rf_images_tables(result)}, stage_config("rf_images", experiment))
-        for name, (experiment, result) in RF_IMAGE_FIGURES.items()
-    },
+    "rf_images_learning_curves": figure_spec(
+        RF_IMAGES, {"tables": rf_images_tables("learning_curves.parquet")}, stage_config("rf_images", "learning_curves")
+    ),
+    "rf_images_memorization": figure_spec(
+        RF_IMAGES,
+        {"tables": rf_images_tables("generation.parquet"), "onsets": rf_images_tables("onset.parquet")},
+        stage_config("rf_images", "generation"),
+    ),
     "rf_images_samples": figure_spec(
         RF_IMAGES,
         {"samples": rf_images_tables("samples.npz"), "generation": rf_images_tables("generation.parquet")},

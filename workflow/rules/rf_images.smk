@@ -32,6 +32,8 @@ rule rf_images_generate:
         table="results/rf_images/{dataset}/generation.parquet",
         meta="results/rf_images/{dataset}/generation.json",
         samples="results/rf_images/{dataset}/samples.npz",
+        onset="results/rf_images/{dataset}/onset.parquet",
+        onset_meta="results/rf_images/{dataset}/onset.json",
     log:
         "logs/rf_images/{dataset}/generation.log",
     conda:
@@ -43,4 +45,5 @@ rule rf_images_generate:
         seed=config["seed"],
     shell:
         "python -m memgen.experiments.rf_images generate {wildcards.dataset} --config {params.config:q} --data {input.data} "
-        "--manifest {input.manifest} --seed {params.seed} --out {output.table} --samples {output.samples} > {log} 2>&1"
+        "--manifest {input.manifest} --seed {params.seed} --out {output.table} --samples {output.samples} "
+        "--onset {output.onset} > {log} 2>&1"

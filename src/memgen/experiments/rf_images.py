@@ -37,16 +37,37 @@ from memgen.seeding import torch_generator
 
 @dataclass
 class Standardiser:
-    """x = (u/255 − mean)/scale per pixel, mean and scale from the training subset."""
+    """x = (u/255 − mean)/scale per pixel, mean and scale from the training subset. Pixels constant over
+    the training subset (``varying`` False) keep scale 1 and standardise to 0: a generative model works
+    on the varying pixels only (:meth:`reduce`), and :meth:`expand` puts the constants back, so that no
+    noise is ever injected where the training set has none."""
 
     mean: torch.Tensor
     scale: torch.Tensor
+    varying: torch.Tensor | None = None  # bool per pixel; None: every pixel varies
 
     @classmethod
     def fit(cls, train_u8: np.ndarray | torch.Tensor) -> "Standardiser":
         x = _as_unit(train_u8)
         scale = x.std(0, unbiased=False)
-        return cls(x.mean(0), torch.where(scale > 1e-8, scale, torch.ones_like(scale)))
+        varying = scale > 1e-8
+        return cls(x.mean(0), torch.where(varying, scale, torch.ones_like(scale)), varying)
+
+    def to(self, device) -> "Standardiser":
+        v = None if self.varying is None else self.varying.to(device)
+        return Standardiser(self.mean.to(device), self.scale.to(device), v)
+
+    def reduce(self, x: torch.Tensor) -> torch.Tensor:
+        """The varying pixels of standardised images (N, D) -> (N, D_varying)."""
+        return x if self.varying is None else x[:, self.varying]
+
+    def expand(self, x_reduced: torch.Tensor) -> torch.Tensor:
+        """Standardised images back to all D pixels, the constant ones at their (standardised) value 0."""
+        if self.varying is None:
+            return x_reduced
+        out = torch.zeros(len(x_reduced), len(self.varying), dtype=x_reduced.dtype, device=x_reduced.device)
+        out[:, self.varying] = x_reduced
+        return out
 
     def __call__(self, images_u8) -> torch.Tensor:
         return (_as_unit(images_u8) - self.mean) / self.scale
@@ -137,13 +158,17 @@ def learning_curve_rows(data, cfg: dict, seed: int, device="cpu") -> list[dict]:
 def generation_rows(data, cfg: dict, seed: int, device="cpu") -> tuple[list[dict], dict[str, np.ndarray]]:
     """Memorized fraction of generated images per (m, p, seed), and for the grid figure the first
     ``grid`` samples (seed 0) with their nearest training images; ``cfg`` is the stage slice
-    {shared rf_images keys, experiment = rf_images.generation}."""
+    {shared rf_images keys, experiment = rf_images.generation}.
+
+    The model lives on the standardised pixels that vary over the training set (constant ones are put
+    back unchanged); memorization (d₁/d₂ < 1/3) is measured in pixel space and in the model's space."""
     sh, ex = cfg["shared"], cfg["experiment"]
     n = ex["n"]
     res = ex["resolution"]
-    st, X, _ = _subsets(data, n, None, "generation", res)
-    X, st = X.to(device), Standardiser(st.mean.to(device), st.scale.to(device))
-    train_pixels = st.invert(X)
+    st, X_full, _ = _subsets(data, n, None, "generation", res)
+    st, X_full = st.to(device), X_full.to(device)
+    X = st.reduce(X_full)
+    train_pixels = st.invert(X_full)
     times = log_grid(ex["times"])
     rows, arrays = [], {}
     for ratio in ex["p_over_n"]:
@@ -155,8 +180,9 @@ def generation_rows(data, cfg: dict, seed: int, device="cpu") -> tuple[list[dict
                 )
                 W = torch.randn(p, X.shape[1], generator=g, dtype=torch.float64, device=device)
                 model = fit_rf_score_path(X, W, times, m, sh["lambda"], g, sh["activation"], ex["baseline"])
-                samples = st.invert(sample_reverse_sde(model, ex["samples"], g, ex["max_step"], ex["rel_step"]))
-                nn = nearest_neighbours(samples, train_pixels)
+                z = sample_reverse_sde(model, ex["samples"], g, ex["max_step"], ex["rel_step"])
+                samples = st.invert(st.expand(z))
+                nn, nn_model = nearest_neighbours(samples, train_pixels), nearest_neighbours(z, X)
                 ratio_nn = nn.ratio
                 rows.append(
                     {
@@ -169,9 +195,12 @@ def generation_rows(data, cfg: dict, seed: int, device="cpu") -> tuple[list[dict
                         "seed": s,
                         "samples": ex["samples"],
                         "resolution": res,
+                        "modelled_pixels": X.shape[1],
                         "memorized_fraction": float(nn.memorized().double().mean()),
                         "ratio_median": float(ratio_nn.median()),
                         "d1_median": float(nn.d1.median()),
+                        "memorized_fraction_model": float(nn_model.memorized().double().mean()),
+                        "ratio_median_model": float(nn_model.ratio.median()),
                     }
                 )
                 if s == 0:
@@ -183,6 +212,34 @@ def generation_rows(data, cfg: dict, seed: int, device="cpu") -> tuple[list[dict
                     )
                     arrays[f"{key}_ratio"] = ratio_nn[:k].float().cpu().numpy()
     return rows, arrays
+
+
+ONSET_LEVEL = 0.05  # a memorized fraction above this (mean over seeds) counts as memorization
+
+
+def memorization_onset(generation: pd.DataFrame, level: float = ONSET_LEVEL) -> pd.DataFrame:
+    """Per (data set, m) and space (pixels, model): the smallest p/n whose memorized fraction, averaged
+    over seeds, exceeds ``level``, with that fraction and the seeds behind it. NaN-free: where no p/n
+    does, found = False and the fields hold the largest p/n of the grid."""
+    rows = []
+    for space, col in (("pixels", "memorized_fraction"), ("model", "memorized_fraction_model")):
+        for (ds, m), grp in generation.groupby(["dataset", "m"]):
+            mean = grp.groupby("p_over_n")[col].agg(["mean", "count"]).sort_index()
+            above = mean[mean["mean"] > level]
+            at = above.index[0] if len(above) else mean.index[-1]
+            rows.append(
+                {
+                    "dataset": ds,
+                    "m": m,
+                    "space": space,
+                    "level": level,
+                    "found": bool(len(above)),
+                    "p_over_n_onset": float(at),
+                    "fraction_at_onset": float(mean.loc[at, "mean"]),
+                    "seeds": int(mean.loc[at, "count"]),
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def main(argv=None) -> None:
@@ -201,6 +258,7 @@ def main(argv=None) -> None:
         p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
         if name == "generate":
             p.add_argument("--samples", required=True, help=".npz of sample grids")
+            p.add_argument("--onset", required=True, help="table of the memorization onset per m and space")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     data = load_prepared(args.data, args.manifest)
@@ -214,6 +272,8 @@ def main(argv=None) -> None:
         args.config, args.seed, time.perf_counter() - start, args.device, dataset=args.dataset, source=data.source
     )
     write_table(df, args.out, meta)
+    if args.command == "generate":
+        write_table(memorization_onset(df), args.onset, meta)
     print(f"wrote {args.out}: {len(df)} rows in {time.perf_counter() - start:.1f} s (data source {data.source})")
 
 
