@@ -16,6 +16,7 @@ import yaml
 from memgen.build_summary import main as build_summary
 from memgen.build_summary import parse_dry_run
 from memgen.config import validate_config
+from memgen.cpu_budget import has_cuda_device
 from memgen.data import DEBIAN_FASHION_MNIST
 from memgen.io import sidecar_path
 from memgen.experiments.rf import n_simulation_blocks
@@ -73,6 +74,8 @@ def test_paper_scale_dry_run_plans_every_figure(tmp_path):
     proc = snakemake(work, "figures/all", "-n", "--cores", "8")
     assert proc.returncode == 0, proc.stderr[-3000:]
     jobs = planned_jobs(proc.stdout + proc.stderr)
+    if not has_cuda_device():  # no silent multi-day run: planning names the GPU jobs and their CPU hours
+        assert "unet_gaussian_block: 40 jobs" in proc.stderr and "PRESET=quick" in proc.stderr
     # config.yaml: 2 sweeps x ceil(300/50) transition blocks, 2 x ceil(200/50) Hellinger blocks
     assert jobs["ldm_transition_block"] == 12
     assert jobs["ldm_hellinger_block"] == 8
@@ -126,6 +129,7 @@ def test_every_notebook_import_is_a_code_input_of_its_figure_rule(tmp_path):
     proc = snakemake(work, "figures/all", "-n", *QUICK)
     assert proc.returncode == 0, proc.stderr[-3000:]
     figure_jobs = {j.rule: j for j in parse_dry_run(proc.stdout + proc.stderr) if j.rule.startswith("figure_")}
+    assert "CPU hours" not in proc.stderr  # the quick preset's U-Nets take minutes
     assert sorted(figure_jobs) == sorted(f"figure_{name}" for name in FIGURES)
     for name in FIGURES:
         modules = _notebook_memgen_modules(work / "notebooks" / f"{name}.ipynb")

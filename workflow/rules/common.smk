@@ -9,12 +9,15 @@ SRC = Path(workflow.basedir) / "src"
 sys.path.insert(0, str(SRC))  # for the config check; jobs use the installed (editable) memgen
 
 from memgen.config import validate_config
+from memgen.cpu_budget import cpu_warning, has_cuda_device
 from memgen.data import DATASETS
 from memgen.grids import log_int_grid, m_label, n_trial_blocks, parse_m, trial_block
 from memgen.experiments.bridge import n_blocks as bridge_n_blocks
 from memgen.experiments.rf import n_simulation_blocks
 
 validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+if not has_cuda_device() and (warning := cpu_warning(config["unet"])):
+    print(warning, file=sys.stderr)  # before any job starts: the U-Net jobs are GPU work at this scale
 
 ENV = "../../envs/memgen.yaml"
 # RF figure -> its experiment (config key rf.<experiment>)
