@@ -14,7 +14,6 @@ A data-preparation job that found no source names the data set and the remedy.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import subprocess
 import sys
@@ -118,15 +117,11 @@ def summarise(target_args: list[str], workdir: Path, dry_run_text: str) -> tuple
         lines.append("  " + ", ".join(built))
     if missing:
         lines.append("figures not built:")
-        causes: dict[int, list[str]] = {}
         for name in missing:
-            blockers = roots[pending[name]]
-            reasons = "; ".join(failure_reason(jobs[b], workdir) for b in blockers)
+            reasons = "; ".join(failure_reason(jobs[b], workdir) for b in roots[pending[name]])
             lines.append(f"  {name}: {reasons}")
-            for b in blockers:
-                causes.setdefault(b, []).append(name)
         lines.append("to fix:")
-        for cmd in dict.fromkeys(fix_command(jobs[b]) for b in causes):
+        for cmd in dict.fromkeys(fix_command(jobs[b]) for name in missing for b in roots[pending[name]]):
             lines.append(f"  {cmd}")
         lines.append("  then run the same `make figures` again (what is built is kept)")
     return "\n".join(lines), not missing
@@ -158,7 +153,6 @@ def main(argv=None) -> int:
         [str(snakemake if snakemake.exists() else "snakemake"), *args.snakemake_args, "-n"],
         capture_output=True,
         text=True,
-        env=dict(os.environ),
     )
     if proc.returncode != 0:
         print(proc.stdout[-2000:] + proc.stderr[-2000:], file=sys.stderr)

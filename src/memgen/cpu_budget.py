@@ -15,12 +15,12 @@ import math
 import shutil
 from pathlib import Path
 
+from memgen.config import MNIST_IMAGE_SIZE
 from memgen.grids import log_int_grid
 
 REFERENCE_IMAGES_PER_S = 33.0
 REFERENCE_MODEL = {"base_channels": 88, "channel_mults": [1, 2, 2], "num_res_blocks": 2}
 REFERENCE_IMAGE_SIZE = 16
-MNIST_IMAGE_SIZE = 28
 WARN_ABOVE_HOURS = 3.0
 
 

@@ -103,6 +103,13 @@ def atomic_write(path: Path, write) -> None:
         raise
 
 
+def source_digest(modules) -> str:
+    """sha256 of the source files of memgen modules given as paths below the package, e.g. "training",
+    "experiments/unet" (a record or checkpoint of other code is never reused)."""
+    here = Path(__file__).resolve().parent
+    return hashlib.sha256(b"".join((here / f"{name}.py").read_bytes() for name in modules)).hexdigest()
+
+
 def write_npz(path: str | Path, arrays: dict) -> None:
     """Write ``arrays`` as an .npz file, through a temporary file and a rename; refuses NaN or Inf."""
     for key, arr in arrays.items():
@@ -112,10 +119,6 @@ def write_npz(path: str | Path, arrays: dict) -> None:
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     atomic_write(Path(path), lambda tmp: Path(tmp).write_bytes(buf.getvalue()))
-
-
-def file_sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def write_table(df: pd.DataFrame, path: str | Path, meta: dict) -> None:
@@ -144,9 +147,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
         expected = json.loads(sidecar_path(path).read_text())["sha256"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"{path}: no readable sha256 in {sidecar_path(path)} ({exc}); {remedy}") from exc
-    if file_sha256(path) != expected:
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != expected:
         raise ValueError(f"{path}: its bytes do not match the sha256 in {sidecar_path(path)} (damaged); {remedy}")
-    return pd.read_parquet(path)
+    return pd.read_parquet(io.BytesIO(data))
 
 
 def read_tables(paths) -> pd.DataFrame:

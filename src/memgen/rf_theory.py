@@ -202,11 +202,18 @@ def denominators(q, r, co: MasterCoefficients):
     return 1 + co.alpha1 * r + co.beta1 * q, 1 + co.alpha2 * r + co.beta2 * q
 
 
+def _master_terms(q, r, z, zeta, co: MasterCoefficients):
+    """The signed terms of F_A and F_B (their sums), in the order they are added."""
+    L1, L2 = denominators(q, r, co)
+    FA = [1 / r, co.psi_p * zeta, -1 / q, -co.A1 / L1, -co.A2 / L2]
+    FB = [co.psi_p * z, -(1 - co.psi_p) / q, r / q**2, -co.B1 / L1, -co.B2 / L2]
+    return FA, FB, L1, L2
+
+
 def master_residual(q, r, z, zeta, co: MasterCoefficients):
     """(F_A, F_B) and the Jacobian ∂(F_A, F_B)/∂(q, r) as arrays [..., 2] and [..., 2, 2]."""
-    L1, L2 = denominators(q, r, co)
-    FA = 1 / r + co.psi_p * zeta - 1 / q - co.A1 / L1 - co.A2 / L2
-    FB = co.psi_p * z - (1 - co.psi_p) / q + r / q**2 - co.B1 / L1 - co.B2 / L2
+    terms_a, terms_b, L1, L2 = _master_terms(q, r, z, zeta, co)
+    FA, FB = sum(terms_a), sum(terms_b)
     i1, i2 = 1 / L1**2, 1 / L2**2
     dFA_dq = 1 / q**2 + co.A1 * co.beta1 * i1 + co.A2 * co.beta2 * i2
     dFA_dr = -1 / r**2 + co.A1 * co.alpha1 * i1 + co.A2 * co.alpha2 * i2
@@ -220,10 +227,8 @@ def master_residual(q, r, z, zeta, co: MasterCoefficients):
 def residual_scale(q, r, z, zeta, co: MasterCoefficients):
     """Sum of the absolute values of the terms of (F_A, F_B), [..., 2]: the scale against which a
     residual is at the level of float64 rounding."""
-    L1, L2 = denominators(q, r, co)
-    SA = 1 / r + np.abs(co.psi_p * zeta) + 1 / q + np.abs(co.A1 / L1) + np.abs(co.A2 / L2)
-    SB = np.abs(co.psi_p * z) + np.abs((1 - co.psi_p) / q) + r / q**2 + np.abs(co.B1 / L1) + np.abs(co.B2 / L2)
-    return np.stack([SA, SB], axis=-1)
+    terms_a, terms_b, _, _ = _master_terms(q, r, z, zeta, co)
+    return np.stack([sum(np.abs(t) for t in terms_a), sum(np.abs(t) for t in terms_b)], axis=-1)
 
 
 def newton_traces(u, v, z, co: MasterCoefficients, zeta=0.0, max_iter=60, tol=1e-13, max_step=1.0, residual_tol=1e-13):

@@ -23,7 +23,7 @@ import torch
 from tqdm import tqdm
 
 from memgen.diffusion import LinearSchedule, NoiseBank, eps_loss
-from memgen.io import atomic_write
+from memgen.io import atomic_write, source_digest
 from memgen.seeding import torch_generator
 from memgen.unet import UNet, UNetConfig
 
@@ -84,15 +84,6 @@ def training_bank(images: torch.Tensor, m: float, seed: int, experiment: str, ke
 _WEIGHT_CODE = ("diffusion", "seeding", "training", "unet")
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _code_digest() -> str:
-    here = Path(__file__).resolve().parent
-    return _sha256(b"".join((here / f"{name}.py").read_bytes() for name in _WEIGHT_CODE))
-
-
 def _fingerprint(
     cfg: TrainingConfig, model: torch.nn.Module, images: torch.Tensor, seed: int, experiment: str, key, device
 ) -> dict:
@@ -105,13 +96,13 @@ def _fingerprint(
     return {
         "training": {k: str(v) for k, v in asdict(cfg).items() if k not in ("compile", "checkpoint_every")},
         "n": len(images),
-        "data": _sha256(images.detach().to("cpu", torch.float32).contiguous().numpy().tobytes()),
+        "data": hashlib.sha256(images.detach().to("cpu", torch.float32).contiguous().numpy().tobytes()).hexdigest(),
         "architecture": {k: str(v) for k, v in asdict(config).items()} if config is not None else None,
-        "parameters": _sha256(shapes.encode()),
+        "parameters": hashlib.sha256(shapes.encode()).hexdigest(),
         "seed": seed,
         "experiment": experiment,
         "key": list(map(int, key)),
-        "code": _code_digest(),
+        "code": source_digest(_WEIGHT_CODE),
         "bf16": cfg.use_bf16(device),
         "device": device.type,
         "threads": torch.get_num_threads() if device.type == "cpu" else None,

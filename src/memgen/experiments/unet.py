@@ -17,7 +17,6 @@ checkpoint. The records are removed once the job's table is written.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import time
@@ -27,10 +26,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-import memgen
 from memgen.data import DATASET_KEY, load_prepared, take_images
 from memgen.diffusion import LinearSchedule, ddim_sample, ddpm_sample
-from memgen.io import atomic_write, provenance, read_tables, write_npz, write_table
+from memgen.io import atomic_write, provenance, read_tables, source_digest, write_npz, write_table
 from memgen.grids import m_label, m_seed_key, parse_m, trial_range
 from memgen.kde import pixel_transition, probability_positive
 from memgen.memorization import nearest_neighbours
@@ -98,10 +96,7 @@ def generate(
 
 def code_digest() -> str:
     """sha256 of the sources that produce a trial's numbers (a stale trial record is never reused)."""
-    h = hashlib.sha256()
-    for name in CODE_MODULES:
-        h.update((Path(memgen.__file__).parent / f"{name}.py").read_bytes())
-    return h.hexdigest()[:16]
+    return source_digest(CODE_MODULES)[:16]
 
 
 def gaussian_trial_name(n: int, trial: int) -> str:
