@@ -18,6 +18,7 @@ from memgen.experiments.bridge import (
     theory_table,
     summarise,
 )
+from memgen.calibration import COPY_FRACTIONS, GENERATORS
 from memgen.kde import probability_positive
 from memgen.linear import kernel_width_large_d
 from memgen.rf_theory import learning_curves
@@ -96,22 +97,44 @@ def test_points_and_blocks_cover_each_point_once():
 
 
 def test_simulate_point_is_deterministic_and_shares_data_across_m():
+    """Same seed, same rows; one row per generator; the true law and the copy mixtures are the same draws for
+    every m (common random numbers), the model and its moment-matched twin are not."""
     a = simulate_point(2.0, 1.0, "1", 0, SHARED, 7)
     b = simulate_point(2.0, 1.0, "1", 0, SHARED, 7)
     c = simulate_point(2.0, 1.0, "1", 0, SHARED, 8)
+    e = simulate_point(2.0, 1.0, "inf", 0, SHARED, 7)
     assert a == b and a != c
-    assert a["n"] == 12 and a["p"] == 6
-    for key in ("log_e_tg", "log_e_og", "e_tg_coord", "mean_error", "cov_error"):
-        assert math.isfinite(a[key])
-    assert 0.0 <= a["memorized_fraction"] <= 1.0
+    assert [r["generator"] for r in a] == list(GENERATORS)
+    rows, rows_inf = ({r["generator"]: r for r in x} for x in (a, e))
+    for name in ("true_law", *COPY_FRACTIONS):
+        assert {k: v for k, v in rows[name].items() if k != "m"} == {
+            k: v for k, v in rows_inf[name].items() if k != "m"
+        }
+    assert rows["model"]["spread"] != rows_inf["model"]["spread"]
+    assert rows["model"]["n"] == 12 and rows["model"]["p"] == 6
+    for key in ("log_e_tg", "log_e_og", "e_tg_coord", "mean_error", "cov_error", "spread"):
+        assert all(math.isfinite(r[key]) for r in a)
+    assert 0.0 <= rows["model"]["memorized_fraction"] <= 1.0
+    # copies are memorized; a true-law draw can fall near one of the 12 training points by chance
+    assert rows["copies_100"]["memorized_fraction"] == 1.0
+    assert 0.25 <= rows["copies_25"]["memorized_fraction"] <= 0.25 + rows["true_law"]["memorized_fraction"]
+    # the twin has the model's spread (to sampling error, N = 200 in d = 6), the true law the data's
+    assert rows["moment_matched"]["spread"] == pytest.approx(rows["model"]["spread"], rel=0.25)
+    assert rows["true_law"]["spread"] == pytest.approx(1.0, abs=0.25)
 
 
 def test_summary_carries_the_theory_and_wilson_intervals():
-    rows = [simulate_point(a, b, m, s, SHARED, 3) for a, b, m in experiment_points("phase", PHASE) for s in range(2)]
+    rows = [
+        r
+        for a, b, m in experiment_points("phase", PHASE)
+        for s in range(2)
+        for r in simulate_point(a, b, m, s, SHARED, 3)
+    ]
     S = summarise(pd.DataFrame(rows), PHASE)
-    assert len(S) == 8 and (S.seeds == 2).all()
+    assert len(S) == 8 * len(GENERATORS) and (S.seeds == 2).all()
     assert ((S.ci_low <= S.p_positive) & (S.p_positive <= S.ci_high)).all()
-    r = S.iloc[0]
+    assert (S[S.generator == "moment_matched"].p_below_twin == 0.0).all()
+    r = S[S.generator == "model"].iloc[0]
     lc = learning_curves(r.psi_p, r.psi_n, math.inf if r.m == "inf" else float(r.m), 0.1, 1e-3, "tanh")
     assert r.theory_gap == pytest.approx(float(lc.E_test - lc.E_train), rel=1e-10)
 
@@ -137,10 +160,40 @@ def test_half_crossings_interpolate_in_log_psi_n():
             "psi_n": [1.0, 2.0, 4.0, 8.0] * 2,
             "psi_p": [2.0] * 4 + [4.0] * 4,
             "m": ["1"] * 8,
+            "generator": ["model"] * 8,
             "p_positive": [0.0, 0.25, 0.75, 1.0, 0.0, 0.1, 0.2, 0.3],
         }
     )
     C = half_crossings(S).set_index("psi_p")
+    assert (C.generator == "model").all()
     assert C.loc[2.0, "crosses"] and C.loc[2.0, "psi_n_half"] == pytest.approx(2.0 * math.sqrt(2.0))
     assert C.loc[2.0, "ratio_to_psi_p"] == pytest.approx(math.sqrt(2.0))
     assert not C.loc[4.0, "crosses"] and C.loc[4.0, "psi_n_half"] == 8.0
+
+
+def test_below_twin_is_the_paired_comparison_of_signed_deltas():
+    """Δ < Δ_twin from (sign, log|Δ|) equals the comparison of the values; a row without its twin is an error."""
+    from memgen.experiments.bridge import below_twin
+    from memgen.kde import signed_log_less
+
+    rng = np.random.default_rng(0)
+    a, b = (
+        rng.normal(size=500) * np.exp(rng.normal(size=500) * 5),
+        rng.normal(size=500) * np.exp(rng.normal(size=500) * 5),
+    )
+    less = signed_log_less(np.sign(a), np.log(np.abs(a)), np.sign(b), np.log(np.abs(b)))
+    assert (less == (a < b)).all()
+    df = pd.DataFrame(
+        {
+            "psi_n": 1.0,
+            "psi_p": 2.0,
+            "m": "1",
+            "seed": [0, 0, 1, 1],
+            "generator": ["model", "moment_matched"] * 2,
+            "delta_sign": [-1.0, 1.0, 1.0, 1.0],
+            "log_abs_delta": [-20.0, -30.0, -20.0, -21.0],
+        }
+    )
+    assert below_twin(df).tolist() == [True, False, False, False]
+    with pytest.raises(ValueError, match="moment-matched twin"):
+        below_twin(df.iloc[[0]])

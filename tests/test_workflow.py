@@ -301,14 +301,24 @@ def test_quick_unet_tables(quick_run):
 
 
 def test_quick_bridge_tables(quick_run):
-    """Both bridge experiments summarised with the theory beside; a crossing row per (psi_p, m, metric)."""
+    """Both bridge experiments summarised per generator (the model and the five references) with the theory
+    beside; a crossing row per (generator, psi_p, m, metric); the calibration reads as it must: every copy
+    mixture below the true law, all-copies memorized."""
+    from memgen.calibration import GENERATORS
+
     for kind, points in (("transition", 5 * 2 * 2), ("phase", 3 * 3 * 2)):
         S = pd.read_parquet(quick_run / f"results/bridge/{kind}/summary.parquet")
-        assert len(S) == points and (S.seeds == 6).all() and set(S.m) == {"1", "inf"}
+        assert len(S) == points * len(GENERATORS) and set(S.generator) == set(GENERATORS)
+        assert (S.seeds == 6).all() and set(S.m) == {"1", "inf"}
         assert ((S.ci_low <= S.p_positive) & (S.p_positive <= S.ci_high)).all()
         assert S.theory_gap.notna().all() and S.memorized_fraction_mean.between(0, 1).all()
+        by = S.set_index(["generator", "psi_n", "psi_p", "m"]).p_positive
+        for copies in ("copies_25", "copies_100"):
+            assert (by.loc[copies] <= by.loc["true_law"]).all()
+        assert (S[S.generator == "copies_100"].memorized_fraction_mean == 1.0).all()
+        assert (S[S.generator == "moment_matched"].p_below_twin == 0.0).all()
         C = pd.read_parquet(quick_run / f"results/bridge/{kind}/crossings.parquet")
-        assert len(C) == 2 * S.groupby(["psi_p", "m"]).ngroups
+        assert len(C) == 2 * S.groupby(["generator", "psi_p", "m"]).ngroups
 
 
 def test_report_holds_the_figures(quick_run):

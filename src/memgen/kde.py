@@ -58,6 +58,14 @@ def signed_log_sum(log_terms, signs) -> SignedLog:
     return SignedLog(int(sign), float(log_abs))
 
 
+def signed_log_less(sign_a, log_a, sign_b, log_b) -> np.ndarray:
+    """Elementwise a < b for reals stored as (sign, log|·|) (:class:`SignedLog`), without
+    exponentiating: different signs compare by sign, equal signs by log|·| (reversed when negative)."""
+    sign_a, log_a, sign_b, log_b = (np.asarray(v, dtype=np.float64) for v in (sign_a, log_a, sign_b, log_b))
+    same = np.where(sign_a > 0, log_a < log_b, log_a > log_b)
+    return np.where(sign_a != sign_b, sign_a < sign_b, np.where(sign_a == 0, False, same))
+
+
 def _centre(*sets: torch.Tensor) -> list[torch.Tensor]:
     """Shift all sets by the mean of the first (distances are unchanged; the
     |a|^2 + |b|^2 - 2 a.b expansion then loses no digits to a large common offset)."""

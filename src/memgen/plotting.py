@@ -84,6 +84,22 @@ ERROR_STYLE = {
 }
 
 
+GENERATOR_LABEL = {
+    "model": "RF model",
+    "true_law": r"true law $N(0,I)$",
+    "moment_matched": "twin: Gaussian, model's mean & cov.",
+    "copies_5": "5 % training copies",
+    "copies_25": "25 % training copies",
+    "copies_100": "100 % training copies",
+}
+# the references drawn in grey shades (the twin takes each model's colour)
+REFERENCE_STYLE = {
+    "true_law": dict(color="0.1", marker="x", ls="-", lw=1.0),
+    "copies_5": dict(color="0.45", marker="v", ls="-", lw=0.9),
+    "copies_25": dict(color="0.65", marker="^", ls="-", lw=0.9),
+}
+
+
 def ratio_ticks(ax, which: str = "x", ticks=(0.25, 0.5, 1, 2, 4, 8, 16, 32)) -> None:
     """Log axis of a ratio (ψ_p, ψ_n) labelled with plain numbers at ``ticks`` in the data range."""
     from matplotlib.ticker import FixedLocator, NullFormatter, StrMethodFormatter

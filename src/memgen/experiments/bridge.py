@@ -11,8 +11,14 @@ features, the time-dependent RF score (one closed-form ridge-DSM fit per time, t
   noise, as far from ρ_O as ρ_O's own resampling); E_TG = ∫(ρ_T − ρ_G)², E_OG = ∫(ρ_O − ρ_G)², Δ = E_TG − E_OG, all
   from log-space Gaussian product integrals (:mod:`memgen.kde`);
 - Paper B's per-coordinate metric (eqs. 23–24, widths σ/(set size)) on the same three sets;
-- the memorized fraction (d₁/d₂ < 1/3) and the distance of the sample mean and covariance to
-  those of N(0, I): ‖mean‖ and ‖Cov − I‖_F / √d.
+- the memorized fraction (d₁/d₂ < 1/3), the spread tr Σ̂ / d (the mean eigenvalue of the sample
+  covariance; 1 for the data law) and the distance of the sample mean and covariance to those of
+  N(0, I): ‖mean‖ and ‖Σ̂ − I‖_F / √d.
+
+Every point also scores, with the same sets, widths and N, the reference generators of
+:mod:`memgen.calibration` (true law, a Gaussian with the model samples' mean and covariance, training
+copies mixed into true-law draws at 5, 25 and 100 %): one row per (point, seed, generator), the
+column ``generator`` naming it (``model`` for the RF diffusion model).
 
 Command line (one Snakemake job = one block of points, every seed):
 
@@ -87,13 +93,39 @@ def full_dimensional_metric(train, original, generated, sigma: float = 1.0) -> d
     }
 
 
-def simulate_point(psi_n: float, psi_p: float, m: str, s: int, cfg: dict, seed: int) -> dict:
-    """One (ψ_n, ψ_p, m, seed index) of the bridge: fit, sample, measure (see the module doc).
-    ``cfg``: the keys of config bridge shared by its experiments (d, N, times, ...)."""
+def sample_metrics(train, original, samples) -> dict:
+    """Every measurement of one generated set (see the module doc): the full-dimensional and
+    per-coordinate transition metrics, the memorized fraction, spread, mean and covariance errors."""
     import torch
 
     from memgen.kde import pixel_transition
     from memgen.memorization import nearest_neighbours
+
+    d = train.shape[1]
+    per = pixel_transition(train, original, samples, 1.0)
+    nn = nearest_neighbours(samples, train)
+    cov = torch.cov(samples.T).reshape(d, d)
+    return {
+        **full_dimensional_metric(train, original, samples),
+        "e_tg_coord": per.e_tg,
+        "e_og_coord": per.e_og,
+        "delta_coord": per.delta,
+        "delta_sign_coord": float(np.sign(per.delta)),
+        "memorized_fraction": float(nn.memorized().double().mean()),
+        "ratio_median": float(nn.ratio.median()),
+        "spread": float(torch.diagonal(cov).mean()),
+        "mean_error": float(samples.mean(0).norm()),
+        "cov_error": float((cov - torch.eye(d, dtype=cov.dtype)).norm() / math.sqrt(d)),
+    }
+
+
+def simulate_point(psi_n: float, psi_p: float, m: str, s: int, cfg: dict, seed: int) -> list[dict]:
+    """One (ψ_n, ψ_p, m, seed index) of the bridge: fit, sample, measure the model's samples and the
+    reference generators' (see the module doc); one row per generator.
+    ``cfg``: the keys of config bridge shared by its experiments (d, N, times, ...)."""
+    import torch
+
+    from memgen.calibration import MODEL, reference_generators
     from memgen.rf_sampling import fit_rf_score_path, sample_reverse_sde
     from memgen.seeding import torch_generator
 
@@ -109,34 +141,23 @@ def simulate_point(psi_n: float, psi_p: float, m: str, s: int, cfg: dict, seed: 
     gen = sample_reverse_sde(model, cfg["N"], gm, cfg["max_step"], cfg["rel_step"])
     if not bool(torch.isfinite(gen).all()):
         raise FloatingPointError(f"bridge: non-finite samples at psi_n={psi_n}, psi_p={psi_p}, m={m}, seed {s}")
-    full = full_dimensional_metric(X, original, gen)
-    per = pixel_transition(X, original, gen, 1.0)
-    nn = nearest_neighbours(gen, X)
-    cov = torch.cov(gen.T)
-    return {
-        "d": d,
-        "n": n,
-        "p": p,
-        "psi_n": psi_n,
-        "psi_p": psi_p,
-        "m": m,
-        "seed": s,
-        **full,
-        "e_tg_coord": per.e_tg,
-        "e_og_coord": per.e_og,
-        "delta_coord": per.delta,
-        "delta_sign_coord": float(np.sign(per.delta)),
-        "memorized_fraction": float(nn.memorized().double().mean()),
-        "ratio_median": float(nn.ratio.median()),
-        "mean_error": float(gen.mean(0).norm()),
-        "cov_error": float((cov - torch.eye(d, dtype=cov.dtype)).norm() / math.sqrt(d)),
-    }
+    # The references share a stream that does not depend on m: the true law and the copy mixtures are
+    # the same for every m (common random numbers), the moment-matched set follows each model's moments.
+    references = reference_generators(X, gen, torch_generator(seed, "bridge/reference", d, n, p, s))
+    point = {"d": d, "n": n, "p": p, "psi_n": psi_n, "psi_p": psi_p, "m": m, "seed": s}
+    return [
+        {**point, "generator": name, **sample_metrics(X, original, samples)}
+        for name, samples in {MODEL: gen, **references}.items()
+    ]
 
 
 def simulate_block(kind: str, cfg: dict, block: int, seed: int) -> pd.DataFrame:
     sh = cfg["shared"]
     rows = [
-        simulate_point(a, b, m, s, sh, seed) for a, b, m in block_points(kind, cfg, block) for s in range(sh["seeds"])
+        row
+        for a, b, m in block_points(kind, cfg, block)
+        for s in range(sh["seeds"])
+        for row in simulate_point(a, b, m, s, sh, seed)
     ]
     return pd.DataFrame(rows).assign(experiment=kind)
 
@@ -172,18 +193,42 @@ def theory_table(kind: str, cfg: dict) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)
 
 
+def below_twin(df: pd.DataFrame) -> pd.Series:
+    """Per row: Δ of this generator < Δ of the moment-matched Gaussian of the same (point, seed) — its
+    samples are nearer the training KDE, relative to the original KDE, than a generator of the model's
+    spread that never saw the training set (paired by seed: same X, original set and widths)."""
+    from memgen.calibration import MODEL
+    from memgen.kde import signed_log_less
+
+    keys = ["psi_n", "psi_p", "m", "seed"]
+    twin = df[df.generator == "moment_matched"].set_index(keys)[["delta_sign", "log_abs_delta"]]
+    if twin.index.has_duplicates:
+        raise ValueError("bridge tables: more than one moment-matched row per (psi_n, psi_p, m, seed)")
+    t = twin.reindex(pd.MultiIndex.from_frame(df[keys]))
+    if t.isna().any().any():
+        raise ValueError(
+            f"bridge tables: rows without their moment-matched twin (generators {sorted(df.generator.unique())}, expected {MODEL} and the references)"
+        )
+    less = signed_log_less(df.delta_sign, df.log_abs_delta, t.delta_sign.to_numpy(), t.log_abs_delta.to_numpy())
+    return pd.Series(less, index=df.index)
+
+
 def summarise(df: pd.DataFrame, cfg: dict) -> pd.DataFrame:
-    """Per (ψ_n, ψ_p, m): P(Δ>0) with Wilson intervals for both metrics, mean memorized fraction,
-    mean/cov errors (mean and std over seeds), and the theory at the same point."""
+    """Per (ψ_n, ψ_p, m, generator): P(Δ>0) with Wilson intervals for both metrics, P(Δ < Δ_twin)
+    (:func:`below_twin`) with its interval, mean memorized fraction, spread, mean/cov errors (mean
+    and std over seeds), and the theory at the same point."""
     from memgen.kde import probability_positive
 
+    df = df.assign(below_twin=below_twin(df))
     rows = []
-    for (psi_n, psi_p, m), grp in df.groupby(["psi_n", "psi_p", "m"]):
+    for (psi_n, psi_p, m, generator), grp in df.groupby(["psi_n", "psi_p", "m", "generator"]):
         full, coord = probability_positive(grp.delta_sign), probability_positive(grp.delta_sign_coord)
+        twin = probability_positive(np.where(grp.below_twin, 1.0, -1.0))
         row = {
             "psi_n": psi_n,
             "psi_p": psi_p,
             "m": m,
+            "generator": generator,
             "n": int(grp.n.iloc[0]),
             "p": int(grp.p.iloc[0]),
             "seeds": len(grp),
@@ -193,25 +238,35 @@ def summarise(df: pd.DataFrame, cfg: dict) -> pd.DataFrame:
             "p_positive_coord": coord.p,
             "ci_low_coord": coord.low,
             "ci_high_coord": coord.high,
+            "p_below_twin": twin.p,
+            "ci_low_below_twin": twin.low,
+            "ci_high_below_twin": twin.high,
         }
-        for col in ("memorized_fraction", "mean_error", "cov_error", "log_e_tg", "log_e_og"):
+        for col in ("memorized_fraction", "spread", "mean_error", "cov_error", "log_e_tg", "log_e_og"):
             row[f"{col}_mean"] = grp[col].mean()
             row[f"{col}_std"] = grp[col].std(ddof=1) if len(grp) > 1 else 0.0
         rows.append(row)
-    out = pd.DataFrame(rows).sort_values(["m", "psi_p", "psi_n"], ignore_index=True)
+    out = pd.DataFrame(rows).sort_values(["generator", "m", "psi_p", "psi_n"], ignore_index=True)
     return pd.concat([out, theory_gap(out.psi_n, out.psi_p, out.m, cfg["shared"])], axis=1)
 
 
 def half_crossings(summary: pd.DataFrame, column: str = "p_positive") -> pd.DataFrame:
-    """Per (ψ_p, m): the ψ_n where ``column`` first rises through ½, interpolated linearly in log ψ_n
+    """Per (generator, ψ_p, m): the ψ_n where ``column`` first rises through ½, interpolated linearly in log ψ_n
     between the bracketing grid points, and its ratio to ψ_p (1 = at p = n). NaN-free: a curve that
     never crosses gets crosses = False and the bracketing fields at the grid ends."""
     rows = []
-    for (psi_p, m), grp in summary.groupby(["psi_p", "m"]):
+    for (generator, psi_p, m), grp in summary.groupby(["generator", "psi_p", "m"]):
         grp = grp.sort_values("psi_n")
         x, y = np.log(grp.psi_n.to_numpy()), grp[column].to_numpy()
         above = np.flatnonzero(y > 0.5)
-        row = {"psi_p": psi_p, "m": m, "metric": column, "crosses": False, "psi_n_half": float(grp.psi_n.iloc[-1])}
+        row = {
+            "generator": generator,
+            "psi_p": psi_p,
+            "m": m,
+            "metric": column,
+            "crosses": False,
+            "psi_n_half": float(grp.psi_n.iloc[-1]),
+        }
         if len(above) and above[0] > 0:
             k = above[0]
             w = (0.5 - y[k - 1]) / (y[k] - y[k - 1])
