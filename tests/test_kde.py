@@ -18,6 +18,9 @@ from memgen.kde import (
     log_cross_overlap,
     log_kde_gaussian_overlap,
     log_kde_mise_ratio,
+    check_equal_diagonals,
+    log_diagonal_self_overlap,
+    log_pair_overlap,
     log_self_overlap,
     probability_positive,
     signed_log_sum,
@@ -121,10 +124,12 @@ def direct_delta(train, eps_t, orig, eps_o, mean, cov):
 
 
 def log_terms(train, eps_t, orig, eps_o, mean, cov):
+    """The four logs transition_delta takes: pair parts and cross terms (the diagonals cancel)."""
+    check_equal_diagonals(train.shape[1], eps_t, len(train), eps_o, len(orig))
     return (
-        log_self_overlap(train, eps_t),
+        log_pair_overlap(train, eps_t),
         log_kde_gaussian_overlap(train, eps_t, mean, cov),
-        log_self_overlap(orig, eps_o),
+        log_pair_overlap(orig, eps_o),
         log_kde_gaussian_overlap(orig, eps_o, mean, cov),
     )
 
@@ -138,8 +143,9 @@ def test_log_space_delta_equals_direct_evaluation(seed):
     mean = 0.3 * torch.randn(d, generator=g, dtype=f64)
     A = torch.randn(d, 2, generator=g, dtype=f64)
     cov = A @ A.T  # rank 2 < d: singular like the n <= d linear model
-    delta = transition_delta(*log_terms(train, 0.6, orig, 0.4, mean, cov))
-    ref = direct_delta(train.numpy(), 0.6, orig.numpy(), 0.4, mean.numpy(), cov.numpy())
+    eps_t, eps_o = 0.9 * 6 ** (-1 / d), 0.9 * 40 ** (-1 / d)  # sigma size^(-1/d), sigma = 0.9
+    delta = transition_delta(*log_terms(train, eps_t, orig, eps_o, mean, cov))
+    ref = direct_delta(train.numpy(), eps_t, orig.numpy(), eps_o, mean.numpy(), cov.numpy())
     assert delta.sign == np.sign(ref)
     assert delta.value == pytest.approx(ref, rel=1e-8)
 
@@ -259,3 +265,50 @@ def test_pixel_transition_sign_on_constructed_cases():
     copy = pixel_transition(train, original, train.clone(), sigma)
     assert copy.e_tg == pytest.approx(0.0, abs=1e-9) and copy.delta < 0
     assert pixel_kernel_width(sigma, 10) == pytest.approx(0.01)
+
+
+def test_self_overlap_is_its_diagonal_and_pair_parts():
+    g = torch.Generator().manual_seed(8)
+    x = torch.randn(50, 4, generator=g, dtype=f64)
+    D = ((x[:, None] - x[None]) ** 2).sum(-1)
+    pairs = np.exp(-D.numpy() / (4 * 0.6**2))[np.triu_indices(50, 1)].sum() * 2 / 50**2 * (4 * np.pi * 0.36) ** -2
+    assert math.exp(log_pair_overlap(x, 0.6, block=7)) == pytest.approx(pairs, rel=1e-12)
+    assert math.exp(log_diagonal_self_overlap(4, 0.6, 50)) == pytest.approx((4 * np.pi * 0.36) ** -2 / 50, rel=1e-14)
+    assert log_pair_overlap(x[:1], 0.6) == -math.inf
+    with pytest.raises(ValueError, match="eps_train=0.5 for n=50"):
+        check_equal_diagonals(4, 0.5, 50, 0.5, 500)
+
+
+def test_delta_keeps_its_sign_where_the_self_overlaps_cancel():
+    """d = 100, n = d: Δ from the pair parts and cross terms (the diagonal self-overlaps cancelled
+    analytically) against a 50-digit mpmath evaluation of the same sums: sign equal, log|Δ| to 1e-9."""
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 50
+    g = torch.Generator().manual_seed(11)
+    d, n, N, s2 = 100, 100, 200, 0.7
+    train = torch.randn(n, d, generator=g, dtype=f64)
+    orig = torch.randn(N, d, generator=g, dtype=f64)
+    mean = 0.05 * torch.randn(d, generator=g, dtype=f64)
+    sigma = 1.37
+    eps_t, eps_o = sigma * n ** (-1 / d), sigma * N ** (-1 / d)
+    cov = s2 * torch.eye(d, dtype=f64)
+
+    def mp_terms(points, size):
+        e2 = (mpmath.mpf(sigma) ** 2) * mpmath.power(size, mpmath.mpf(-2) / d)
+        P = [[mpmath.mpf(float(v)) for v in row] for row in points.tolist()]
+        m = [mpmath.mpf(float(v)) for v in mean.tolist()]
+        pairs = mpmath.fsum(
+            mpmath.exp(-mpmath.fsum((a - b) ** 2 for a, b in zip(P[i], P[j])) / (4 * e2))
+            for i in range(size)
+            for j in range(i + 1, size)
+        )
+        pair_part = 2 * pairs / size**2 * (4 * mpmath.pi * e2) ** (-mpmath.mpf(d) / 2)
+        v = s2 + e2
+        cross = mpmath.fsum(mpmath.exp(-mpmath.fsum((a - b) ** 2 for a, b in zip(p, m)) / (2 * v)) for p in P)
+        return pair_part, cross / size * (2 * mpmath.pi * v) ** (-mpmath.mpf(d) / 2)
+
+    (pt, ct), (po, co) = mp_terms(train, n), mp_terms(orig, N)
+    exact = pt - 2 * ct - po + 2 * co
+    delta = transition_delta(*log_terms(train, eps_t, orig, eps_o, mean, cov))
+    assert delta.sign == int(mpmath.sign(exact)) != 0
+    assert delta.log_abs == pytest.approx(float(mpmath.log(abs(exact))), abs=1e-9)

@@ -78,26 +78,42 @@ def _sq_dists(a: torch.Tensor, b: torch.Tensor, sq_a: torch.Tensor, sq_b: torch.
     return torch.addmm(sq_a[:, None] + sq_b[None, :], a, b.T, alpha=-2.0).clamp_(min=0.0)
 
 
-def log_self_overlap(points: torch.Tensor, eps: float, block: int = DEFAULT_BLOCK) -> float:
-    """log int rho^2 for the KDE of ``points`` with width eps.
+def log_diagonal_self_overlap(d: int, eps: float, size: int) -> float:
+    """log of the diagonal (i = j) part of ∫ρ² for a KDE of ``size`` points in R^d with width eps:
+    D = (4π eps²)^{−d/2} / size. With eps = σ size^{−1/d} it equals (4πσ²)^{−d/2} for every size."""
+    return -0.5 * d * math.log(4.0 * math.pi * eps * eps) - math.log(size)
 
-    int rho^2 = (1/n^2) sum_{i,j} N(x_i | x_j, 2 eps^2 I)
-              = (4 pi eps^2)^{-d/2} n^{-2} [n + 2 sum_{i<j} exp(-||x_i - x_j||^2 / (4 eps^2))].
-    Only the upper triangle is evaluated, in row blocks of ``block`` (memory O(block n)).
-    """
+
+def log_pair_overlap(points: torch.Tensor, eps: float, block: int = DEFAULT_BLOCK) -> float:
+    """log of the off-diagonal part of ∫ρ² for the KDE of ``points`` with width eps:
+
+        P = (4π eps²)^{−d/2} n^{−2} · 2 Σ_{i<j} exp(−‖x_i − x_j‖² / (4 eps²)),
+
+    a log-sum-exp over the upper triangle in row blocks of ``block`` (memory O(block n));
+    −inf for a single point."""
     (x,) = _centre(points)
     n, d = x.shape
+    if n < 2:
+        return -math.inf
     sq = (x * x).sum(1)
     scale = 1.0 / (4.0 * eps * eps)
-    off = x.new_zeros(())
-    for i in range(0, n, block):
-        xi, sqi = x[i : i + block], sq[i : i + block]
-        diag = _sq_dists(xi, xi, sqi, sqi).mul_(-scale).exp_()
-        off += torch.triu(diag, diagonal=1).sum()
-        if i + block < n:
-            off += _sq_dists(xi, x[i + block :], sqi, sq[i + block :]).mul_(-scale).exp_().sum()
-    log_pairs = math.log(n) + math.log1p(2.0 * float(off) / n)
-    return -0.5 * d * math.log(4.0 * math.pi * eps * eps) - 2.0 * math.log(n) + log_pairs
+    parts = []
+    for i in range(0, n - 1, block):
+        rows = _sq_dists(x[i : i + block], x[i:], sq[i : i + block], sq[i:]).mul_(-scale)
+        upper = torch.ones_like(rows, dtype=torch.bool).triu_(diagonal=1)  # column j > row i only
+        parts.append(torch.logsumexp(rows[upper], 0))
+    log_sum = float(torch.logsumexp(torch.stack(parts), 0))
+    return -0.5 * d * math.log(4.0 * math.pi * eps * eps) - 2.0 * math.log(n) + LOG_2 + log_sum
+
+
+def log_self_overlap(points: torch.Tensor, eps: float, block: int = DEFAULT_BLOCK) -> float:
+    """log ∫ρ² for the KDE of ``points`` with width eps: the diagonal and pair parts,
+
+    ∫ρ² = (1/n²) Σ_{i,j} N(x_i | x_j, 2 eps² I) = D + P
+        = (4π eps²)^{−d/2} n^{−2} [n + 2 Σ_{i<j} exp(−‖x_i − x_j‖² / (4 eps²))]
+    (:func:`log_diagonal_self_overlap`, :func:`log_pair_overlap`)."""
+    n, d = points.shape
+    return float(np.logaddexp(log_diagonal_self_overlap(d, eps, n), log_pair_overlap(points, eps, block)))
 
 
 def log_cross_overlap(
@@ -153,16 +169,32 @@ def kde_gaussian_l2_distance(points: torch.Tensor, eps: float, mean: torch.Tenso
     return signed_log_sum(terms, [1, 1, -1])
 
 
-def transition_delta(
-    log_self_train: float, log_cross_train: float, log_self_orig: float, log_cross_orig: float
-) -> SignedLog:
-    """Delta = E_TG - E_OG (eqs. 19-21); the int rho_G^2 terms cancel:
+def check_equal_diagonals(d: int, eps_train: float, n: int, eps_orig: float, N: int) -> None:
+    """:func:`transition_delta` cancels the diagonal parts of ∫ρ_T² and ∫ρ_O² analytically; that holds
+    when both widths follow eps = σ size^{−1/d} with one σ. Raises ValueError otherwise."""
+    gap = log_diagonal_self_overlap(d, eps_train, n) - log_diagonal_self_overlap(d, eps_orig, N)
+    if abs(gap) > 1e-9:
+        raise ValueError(
+            f"transition_delta needs widths sigma * size^(-1/d) for both sets (eps_train={eps_train} for n={n}, "
+            f"eps_orig={eps_orig} for N={N}, d={d}): their diagonal self-overlaps differ by a factor e^{gap:.3g}"
+        )
 
-    Delta = int rho_T^2 - 2 int rho_T rho_G - int rho_O^2 + 2 int rho_O rho_G.
-    Arguments are the logs of the four integrals.
-    """
+
+def transition_delta(
+    log_pairs_train: float, log_cross_train: float, log_pairs_orig: float, log_cross_orig: float
+) -> SignedLog:
+    """Δ = E_TG − E_OG (eqs. 19–21) with its leading terms cancelled analytically.
+
+    Δ = ∫ρ_T² − 2∫ρ_T ρ_G − ∫ρ_O² + 2∫ρ_O ρ_G (the ∫ρ_G² terms cancel), and ∫ρ² = D + P
+    (:func:`log_self_overlap`). With widths eps = σ size^{−1/d} the diagonal parts D_T and D_O are
+    both (4πσ²)^{−d/2} and cancel exactly (:func:`check_equal_diagonals`), so
+
+        Δ = P_T − 2∫ρ_T ρ_G − P_O + 2∫ρ_O ρ_G,
+
+    never the difference of two nearly equal self-overlaps, whose rounding (1e-16 of D) can exceed
+    the terms that decide Δ's sign in d = 100. Arguments are the logs of the four terms."""
     return signed_log_sum(
-        [log_self_train, LOG_2 + log_cross_train, log_self_orig, LOG_2 + log_cross_orig], [1, -1, -1, 1]
+        [log_pairs_train, LOG_2 + log_cross_train, log_pairs_orig, LOG_2 + log_cross_orig], [1, -1, -1, 1]
     )
 
 

@@ -69,22 +69,31 @@ def block_points(kind: str, cfg: dict, block: int) -> list[tuple[float, float, s
 
 def full_dimensional_metric(train, original, generated, sigma: float = 1.0) -> dict:
     """log E_TG, log E_OG (the L² distances of the KDEs, in log space) and Δ = E_TG − E_OG as sign and log|Δ|
-    (the ∫ρ_G² terms cancel in Δ); widths σ size^{−1/d} (:func:`memgen.linear.kernel_width_large_d`,
+    (:func:`memgen.kde.transition_delta`: the ∫ρ_G² terms and the diagonal self-overlaps cancel); widths σ size^{−1/d} (:func:`memgen.linear.kernel_width_large_d`,
     Paper B's widths of ρ_T and ρ_O). Arguments: (points, d) tensors."""
-    from memgen.kde import LOG_2, log_cross_overlap, log_self_overlap, signed_log_sum, transition_delta
+    from memgen.kde import (
+        LOG_2,
+        check_equal_diagonals,
+        log_cross_overlap,
+        log_diagonal_self_overlap,
+        log_pair_overlap,
+        log_self_overlap,
+        signed_log_sum,
+        transition_delta,
+    )
     from memgen.linear import kernel_width_large_d
 
     d = train.shape[1]
     e_t, e_o, e_g = (float(kernel_width_large_d(sigma, d, len(s))) for s in (train, original, generated))
-    self_t, self_o, self_g = (
-        log_self_overlap(train, e_t),
-        log_self_overlap(original, e_o),
-        log_self_overlap(generated, e_g),
-    )
+    check_equal_diagonals(d, e_t, len(train), e_o, len(original))
+    pairs_t, pairs_o = log_pair_overlap(train, e_t), log_pair_overlap(original, e_o)
+    self_t = float(np.logaddexp(log_diagonal_self_overlap(d, e_t, len(train)), pairs_t))
+    self_o = float(np.logaddexp(log_diagonal_self_overlap(d, e_o, len(original)), pairs_o))
+    self_g = log_self_overlap(generated, e_g)
     cross_t, cross_o = log_cross_overlap(train, e_t, generated, e_g), log_cross_overlap(original, e_o, generated, e_g)
     e_tg = signed_log_sum([self_t, self_g, LOG_2 + cross_t], [1, 1, -1])
     e_og = signed_log_sum([self_o, self_g, LOG_2 + cross_o], [1, 1, -1])
-    delta = transition_delta(self_t, cross_t, self_o, cross_o)
+    delta = transition_delta(pairs_t, cross_t, pairs_o, cross_o)
     return {
         "log_e_tg": e_tg.log_abs,
         "log_e_og": e_og.log_abs,

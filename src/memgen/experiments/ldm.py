@@ -23,7 +23,13 @@ import torch
 from tqdm import tqdm
 
 from memgen.io import provenance, read_tables, write_table
-from memgen.kde import log_kde_gaussian_overlap, log_self_overlap, probability_positive, transition_delta
+from memgen.kde import (
+    check_equal_diagonals,
+    log_kde_gaussian_overlap,
+    log_pair_overlap,
+    probability_positive,
+    transition_delta,
+)
 from memgen.linear import (
     COVARIANCES,
     LinearDiffusionParams,
@@ -95,25 +101,27 @@ def hellinger_trials(
 def transition_trials(
     sweep: Sweep, trials: range, params: LinearDiffusionParams, covariances, N: int, seed: int
 ) -> pd.DataFrame:
-    """Delta = E_TG - E_OG (eq. 20) per (n, trial, covariance), stored as its sign and the
-    logs of its four terms (``kde.transition_delta``). The original set (N points, width
-    sigma N^{-1/d}) is fresh per trial and shared by the n-grid; int rho_O^2 is computed
-    once per original set."""
+    """Delta = E_TG - E_OG (eq. 20) per (n, trial, covariance), stored as its sign, log|Delta| and the
+    logs of its four terms (``kde.transition_delta``: the equal diagonal parts of the two self-overlaps
+    cancelled analytically, pair parts P_T, P_O and cross terms kept). The original set (N points,
+    width sigma N^{-1/d}) is fresh per trial and shared by the n-grid; P_O is computed once per
+    original set."""
     d, sigma = sweep.d, params.sigma
     eps_orig = float(kernel_width_large_d(sigma, d, N))
     rows = []
     for trial in tqdm(trials, desc=f"transition d={d}", mininterval=5):
         original = sample_gaussian_data(N, d, params.mu, sigma, torch_generator(seed, "ldm_original", d, trial))
-        log_self_orig = log_self_overlap(original, eps_orig)
+        log_pairs_orig = log_pair_overlap(original, eps_orig)
         for n in sweep.n_grid:
             g = torch_generator(seed, "ldm_transition", d, trial, n)
             Y, X = _training_pair(params, int(n), d, g)
             eps_train = float(kernel_width_large_d(sigma, d, n))
-            log_self_train = log_self_overlap(Y, eps_train)
+            check_equal_diagonals(d, eps_train, int(n), eps_orig, N)
+            log_pairs_train = log_pair_overlap(Y, eps_train)
             for cov, law in fit_generated_laws(Y, X, params, covariances).items():
                 log_cross_train = log_kde_gaussian_overlap(Y, eps_train, law.mean, law.cov)
                 log_cross_orig = log_kde_gaussian_overlap(original, eps_orig, law.mean, law.cov)
-                delta = transition_delta(log_self_train, log_cross_train, log_self_orig, log_cross_orig)
+                delta = transition_delta(log_pairs_train, log_cross_train, log_pairs_orig, log_cross_orig)
                 rows.append(
                     dict(
                         d=d,
@@ -121,9 +129,10 @@ def transition_trials(
                         trial=trial,
                         covariance=cov,
                         delta_sign=delta.sign,
-                        log_self_train=log_self_train,
+                        log_abs_delta=delta.log_abs,
+                        log_pairs_train=log_pairs_train,
                         log_cross_train=log_cross_train,
-                        log_self_orig=log_self_orig,
+                        log_pairs_orig=log_pairs_orig,
                         log_cross_orig=log_cross_orig,
                         rank=law.rank,
                     )
