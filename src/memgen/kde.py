@@ -302,6 +302,22 @@ def per_coordinate_cross_overlap(
     return total / (a.shape[0] * b.shape[0] * math.sqrt(2.0 * math.pi * s2))
 
 
+def per_coordinate_grid_density(points: torch.Tensor, eps: float, grid: torch.Tensor) -> torch.Tensor:
+    """ρ_i(x_k) = (1/n) Σ_l N(x_k | x_l^i, eps²) of every coordinate i at every grid point x_k:
+    shape (len(grid), d), float64."""
+    x = points.to(torch.float64)
+    g = grid.to(torch.float64)
+    z = (g[:, None, None] - x[None, :, :]) / eps  # (k, l, i)
+    return torch.exp(-0.5 * z * z).mean(1) / (eps * math.sqrt(2.0 * math.pi))
+
+
+def per_coordinate_grid_distance(a: torch.Tensor, eps_a: float, b: torch.Tensor, eps_b: float, grid) -> float:
+    """mean over coordinates i and grid points x_k of (ρ_{a,i}(x_k) − ρ_{b,i}(x_k))²: eq. 23's integral
+    replaced by a sum on ``grid`` (Paper B's code; :mod:`memgen.paper_arithmetic`)."""
+    diff = per_coordinate_grid_density(a, eps_a, grid) - per_coordinate_grid_density(b, eps_b, grid)
+    return float(diff.square().mean())
+
+
 @dataclass(frozen=True)
 class PixelTransition:
     """Paper B's per-pixel metric for one trial: E_TG, E_OG (eq. 23) and Delta = E_TG - E_OG."""

@@ -26,6 +26,8 @@ CONVENTION_STYLE = {
     "exact": dict(marker="o", linestyle="-"),
     "paper": dict(marker="s", linestyle="--", markerfacecolor="none"),
 }
+# the same trials evaluated with the authors' arithmetic (memgen.paper_arithmetic), in greys
+PAPER_ARITHMETIC_COLOR = {"exact": "0.35", "paper": "0.6"}
 
 
 def set_style() -> None:

@@ -41,6 +41,7 @@ from memgen.linear import (
     sample_gaussian_data,
 )
 from memgen.grids import log_int_grid, trial_range
+from memgen.paper_arithmetic import float32_delta_sign, float32_self_term, hellinger2_det_cutoff
 from memgen.seeding import torch_generator
 
 
@@ -77,7 +78,8 @@ def _training_pair(params: LinearDiffusionParams, n: int, d: int, g: torch.Gener
 def hellinger_trials(
     sweep: Sweep, trials: range, params: LinearDiffusionParams, covariances, seed: int
 ) -> pd.DataFrame:
-    """E[H^2(rho || rho_G)] samples (eq. 18): one row per (n, trial, covariance)."""
+    """E[H^2(rho || rho_G)] samples (eq. 18): one row per (n, trial, covariance); ``h2_paper`` is the same
+    with the authors' determinant cut-off (``paper_arithmetic.hellinger2_det_cutoff``)."""
     truth = isotropic_law(sweep.d, params.mu, params.sigma)
     rows = []
     for trial in tqdm(trials, desc=f"hellinger d={sweep.d}", mininterval=5):
@@ -92,6 +94,7 @@ def hellinger_trials(
                         trial=trial,
                         covariance=cov,
                         h2=gaussian_hellinger2(truth, law),
+                        h2_paper=hellinger2_det_cutoff(truth, law),
                         rank=law.rank,
                     )
                 )
@@ -99,19 +102,21 @@ def hellinger_trials(
 
 
 def transition_trials(
-    sweep: Sweep, trials: range, params: LinearDiffusionParams, covariances, N: int, seed: int
+    sweep: Sweep, trials: range, params: LinearDiffusionParams, covariances, N: int, seed: int, paper: bool = True
 ) -> pd.DataFrame:
     """Delta = E_TG - E_OG (eq. 20) per (n, trial, covariance), stored as its sign, log|Delta| and the
     logs of its four terms (``kde.transition_delta``: the equal diagonal parts of the two self-overlaps
     cancelled analytically, pair parts P_T, P_O and cross terms kept). The original set (N points,
     width sigma N^{-1/d}) is fresh per trial and shared by the n-grid; P_O is computed once per
-    original set."""
+    original set. With ``paper``, ``delta_sign_paper`` is the sign the authors' float32 arithmetic gives
+    for the same sets and law (``paper_arithmetic.float32_delta_sign``)."""
     d, sigma = sweep.d, params.sigma
     eps_orig = float(kernel_width_large_d(sigma, d, N))
     rows = []
     for trial in tqdm(trials, desc=f"transition d={d}", mininterval=5):
         original = sample_gaussian_data(N, d, params.mu, sigma, torch_generator(seed, "ldm_original", d, trial))
         log_pairs_orig = log_pair_overlap(original, eps_orig)
+        paper_self_orig = float32_self_term(original, sigma) if paper else None
         for n in sweep.n_grid:
             g = torch_generator(seed, "ldm_transition", d, trial, n)
             Y, X = _training_pair(params, int(n), d, g)
@@ -122,6 +127,9 @@ def transition_trials(
                 log_cross_train = log_kde_gaussian_overlap(Y, eps_train, law.mean, law.cov)
                 log_cross_orig = log_kde_gaussian_overlap(original, eps_orig, law.mean, law.cov)
                 delta = transition_delta(log_pairs_train, log_cross_train, log_pairs_orig, log_cross_orig)
+                extra = (
+                    {"delta_sign_paper": float32_delta_sign(Y, original, law, sigma, paper_self_orig)} if paper else {}
+                )
                 rows.append(
                     dict(
                         d=d,
@@ -135,28 +143,36 @@ def transition_trials(
                         log_pairs_orig=log_pairs_orig,
                         log_cross_orig=log_cross_orig,
                         rank=law.rank,
+                        **extra,
                     )
                 )
     return pd.DataFrame(rows)
 
 
 def summarise_hellinger(df: pd.DataFrame) -> pd.DataFrame:
-    """Mean and standard error of H^2 per (d, n, covariance)."""
-    g = df.groupby(["d", "n", "covariance"])["h2"]
-    out = g.agg(h2_mean="mean", h2_std="std", trials="count").reset_index()
-    out["h2_sem"] = (out["h2_std"].fillna(0.0) / np.sqrt(out["trials"])).astype(float)
-    out["h2_std"] = out["h2_std"].fillna(0.0)
+    """Mean and standard error of H^2 per (d, n, covariance), and of ``h2_paper`` when the trials have it."""
+    cols = [c for c in ("h2", "h2_paper") if c in df]
+    g = df.groupby(["d", "n", "covariance"])
+    out = g.size().rename("trials").reset_index()
+    for col in cols:
+        stats = g[col].agg(["mean", "std"]).reset_index(drop=True)
+        out[f"{col}_mean"] = stats["mean"].to_numpy()
+        out[f"{col}_std"] = stats["std"].fillna(0.0).to_numpy()
+        out[f"{col}_sem"] = (out[f"{col}_std"] / np.sqrt(out["trials"])).astype(float)
     return out
 
 
 def summarise_transition(df: pd.DataFrame) -> pd.DataFrame:
-    """P(Delta > 0) with its Wilson interval per (d, n, covariance)."""
+    """P(Delta > 0) with its Wilson interval per (d, n, covariance); the same for the authors' arithmetic
+    (``p_positive_paper``) when the trials have it."""
     rows = []
     for (d, n, cov), grp in df.groupby(["d", "n", "covariance"]):
         prop = probability_positive(grp["delta_sign"].to_numpy())
-        rows.append(
-            dict(d=d, n=n, covariance=cov, p_positive=prop.p, ci_low=prop.low, ci_high=prop.high, trials=prop.trials)
-        )
+        row = dict(d=d, n=n, covariance=cov, p_positive=prop.p, ci_low=prop.low, ci_high=prop.high, trials=prop.trials)
+        if "delta_sign_paper" in grp:
+            paper = probability_positive(grp["delta_sign_paper"].to_numpy())
+            row.update(p_positive_paper=paper.p, ci_low_paper=paper.low, ci_high_paper=paper.high)
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -192,7 +208,8 @@ def main(argv=None) -> None:
         if args.command == "hellinger":
             table = hellinger_trials(sweep, args.trials, params, covariances, args.seed)
         else:
-            table = transition_trials(sweep, args.trials, params, covariances, ex["N"], args.seed)
+            paper = args.config["shared"]["model"].get("paper_arithmetic", True)
+            table = transition_trials(sweep, args.trials, params, covariances, ex["N"], args.seed, paper)
         cfg = {**args.config, "trials": [args.trials.start, args.trials.stop]}
         meta = provenance(cfg, seed=args.seed, wall_time_s=time.perf_counter() - start)
     write_table(table, args.out, meta)

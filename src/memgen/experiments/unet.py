@@ -31,6 +31,7 @@ from memgen.diffusion import LinearSchedule, ddim_sample, ddpm_sample
 from memgen.io import atomic_write, provenance, read_tables, source_digest, write_npz, write_table
 from memgen.grids import m_label, m_seed_key, parse_m, trial_range
 from memgen.kde import pixel_transition, probability_positive
+from memgen.paper_arithmetic import grid_pixel_transition
 from memgen.memorization import nearest_neighbours
 from memgen.seeding import torch_generator
 from memgen.training import TrainingConfig, build_unet, mean_eps_loss, train_ddpm
@@ -188,6 +189,7 @@ def gaussian_trial(
     )
     gen = gen.reshape(len(gen), d)
     metric = pixel_transition(train.double(), subset.double(), gen, cfg["sigma"])
+    grid = grid_pixel_transition(train.double(), subset.double(), gen, cfg["sigma"], cfg["mu"])
     nn = nearest_neighbours(gen, train.double())
     row = {
         "n": n,
@@ -196,6 +198,9 @@ def gaussian_trial(
         "e_og": metric.e_og,
         "delta": metric.delta,
         "delta_sign": float(np.sign(metric.delta)),
+        "e_tg_grid": grid.e_tg,
+        "e_og_grid": grid.e_og,
+        "delta_sign_grid": float(np.sign(grid.delta)),
         "memorized_fraction": float(nn.memorized().double().mean()),
         "final_loss": float(res.losses[-max(1, len(res.losses) // 10) :].mean()),
         "steps": res.steps,
@@ -208,11 +213,14 @@ def gaussian_trial(
 
 
 def summarise_gaussian(df: pd.DataFrame) -> pd.DataFrame:
-    """Per n: P(Δ>0) with its Wilson interval, E_TG and E_OG (mean, sem) and Ê = mean / (mean at the smallest n)."""
+    """Per n: P(Δ>0) with its Wilson interval — exact per-pixel integrals and the authors' 16-point sum
+    (``_grid``) — E_TG and E_OG (mean, sem) and Ê = mean / (mean at the smallest n)."""
     rows = []
     for n, grp in df.groupby("n"):
         prop = probability_positive(grp["delta_sign"].to_numpy())
+        grid = probability_positive(grp["delta_sign_grid"].to_numpy())
         row = {"n": n, "p_positive": prop.p, "ci_low": prop.low, "ci_high": prop.high, "trials": prop.trials}
+        row.update(p_positive_grid=grid.p, ci_low_grid=grid.low, ci_high_grid=grid.high)
         for col in ("e_tg", "e_og", "memorized_fraction", "final_loss"):
             row[f"{col}_mean"] = grp[col].mean()
             row[f"{col}_sem"] = grp[col].std(ddof=1) / math.sqrt(len(grp)) if len(grp) > 1 else 0.0
