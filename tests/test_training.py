@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from memgen.diffusion import LinearSchedule
-from memgen.training import TrainingConfig, build_unet, mean_eps_loss, train_ddpm
+from memgen.training import TrainingConfig, build_unet, mean_eps_loss, train_ddpm, train_ddpm_packed
 from memgen.unet import UNetConfig
 
 TINY = UNetConfig(
@@ -35,11 +35,26 @@ train_ddpm(model, images, TrainingConfig(batch_size=4, lr=1e-3, steps=int(sys.ar
 torch.save(model.state_dict(), sys.argv[2])
 """
 
+# The same for a pack of three models (train_ddpm_packed); writes their three state dicts to argv[2].
+PACKED_SCRIPT = """
+import sys, torch
+torch.set_num_threads(1)
+from memgen.training import TrainingConfig, build_unet, train_ddpm_packed
+from memgen.unet import UNetConfig
+cfg = UNetConfig(image_size=8, base_channels=16, channel_mults=(1, 2), num_res_blocks=1, attention_levels=1, groups=8, heads=2)
+sets = [torch.rand(16, 1, 8, 8, generator=torch.Generator().manual_seed(k)) * 2 - 1 for k in range(3)]
+models = [build_unet(cfg, 7, "test", 1, k) for k in range(3)]
+ckpt = None if sys.argv[1] == "none" else sys.argv[1]
+train_ddpm_packed(models, sets, TrainingConfig(batch_size=4, lr=1e-3, steps=int(sys.argv[3]), m=3, checkpoint_every=5), 7,
+                  "test", [(1, k) for k in range(3)], checkpoint=ckpt, progress=False)
+torch.save([m.state_dict() for m in models], sys.argv[2])
+"""
 
-def _run(args, **kw):
+
+def _run(args, script=SCRIPT, **kw):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     return subprocess.Popen(
-        [sys.executable, "-c", SCRIPT, *map(str, args)],
+        [sys.executable, "-c", script, *map(str, args)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -79,28 +94,66 @@ def test_epochs_and_steps():
 
 
 @pytest.mark.slow
-def test_sigkill_mid_run_then_rerun_gives_the_uninterrupted_weights(tmp_path):
+@pytest.mark.parametrize("script", [SCRIPT, PACKED_SCRIPT], ids=["single", "packed"])
+def test_sigkill_mid_run_then_rerun_gives_the_uninterrupted_weights(tmp_path, script):
     steps = 150
-    ref = _run(["none", tmp_path / "ref.pt", steps])
+    ref = _run(["none", tmp_path / "ref.pt", steps], script)
     assert ref.wait(timeout=300) == 0, ref.stdout.read()
     ckpt = tmp_path / "run.ckpt"
-    victim = _run([ckpt, tmp_path / "run.pt", steps])
+    victim = _run([ckpt, tmp_path / "run.pt", steps], script)
     deadline = time.time() + 120
     while not ckpt.exists() and time.time() < deadline and victim.poll() is None:
         time.sleep(0.01)
     os.kill(victim.pid, signal.SIGKILL)
     assert victim.wait() == -signal.SIGKILL, "the run finished before it could be killed"
     assert ckpt.exists() and not (tmp_path / "run.pt").exists()
-    again = _run([ckpt, tmp_path / "run.pt", steps])
+    again = _run([ckpt, tmp_path / "run.pt", steps], script)
     out, _ = again.communicate(timeout=300)
     assert again.returncode == 0, out
-    resumed = [line for line in out.splitlines() if line.startswith("resumed from")]
+    resumed = [line for line in out.splitlines() if line.startswith("resumed ")]
     assert resumed, out
     step = int(resumed[0].split(" at step ")[1].split()[0])
     print(resumed[0])
     assert 0 < step < steps
     a, b = torch.load(tmp_path / "ref.pt"), torch.load(tmp_path / "run.pt")
-    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    pairs = zip(a, b) if isinstance(a, list) else [(a, b)]
+    for x, y in pairs:
+        assert x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x)
+
+
+@pytest.mark.parametrize("m", [2, math.inf])
+def test_packed_training_equals_separate_runs(m):
+    """Four models trained as one pack end with the weights and losses of four separate train_ddpm runs with the
+    same seeds and keys: in float64 to 1e-10 (only the order of floating-point sums differs), with gradient
+    clipping active (max norm 0.05, below the gradients' norm) so that it is checked per model."""
+    cfg = TrainingConfig(batch_size=5, lr=1e-3, steps=25, m=m, diffusion_steps=10, checkpoint_every=0, grad_clip=0.05)
+    sets = [_images(12, seed=k) for k in range(4)]
+    keys = [(12, k) for k in range(4)]
+    separate = []
+    for k in range(4):
+        model = build_unet(TINY, 3, "pack", *keys[k]).double()
+        separate.append((model, train_ddpm(model, sets[k], cfg, 3, "pack", *keys[k], progress=False)))
+    packed = [build_unet(TINY, 3, "pack", *keys[k]).double() for k in range(4)]
+    results = train_ddpm_packed(packed, sets, cfg, 3, "pack", keys, progress=False)
+    for (model, res), other, pres in zip(separate, packed, results):
+        assert res.steps == pres.steps == 25
+        assert abs(res.losses - pres.losses).max() < 1e-6  # losses are recorded in float32
+        for (name, p), q in zip(model.named_parameters(), other.parameters()):
+            assert (p - q).abs().max() < 1e-10, name
+    # the models differ from one another (different data, keys, initial weights)
+    assert (packed[0].conv_in.weight - packed[1].conv_in.weight).abs().max() > 1e-3
+
+
+def test_packed_training_refuses_mixed_sizes_and_dropout():
+    from dataclasses import replace
+
+    cfg = TrainingConfig(batch_size=4, steps=1, checkpoint_every=0)
+    models = [build_unet(TINY, 1, "pack", k) for k in range(2)]
+    with pytest.raises(ValueError, match="one size"):
+        train_ddpm_packed(models, [_images(8), _images(9)], cfg, 1, "pack", [(0,), (1,)], progress=False)
+    dropped = [build_unet(replace(TINY, dropout=0.1), 1, "pack", k) for k in range(2)]
+    with pytest.raises(ValueError, match="dropout"):
+        train_ddpm_packed(dropped, [_images(8), _images(8)], cfg, 1, "pack", [(0,), (1,)], progress=False)
 
 
 def test_a_checkpoint_of_another_configuration_is_not_resumed(tmp_path, capsys):

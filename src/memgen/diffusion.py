@@ -57,13 +57,22 @@ class NoiseBank:
         return self.bank[indices.to(self.device), pick]
 
 
+def eps_loss_inputs(
+    x0: torch.Tensor, indices: torch.Tensor, bank: NoiseBank, schedule: LinearSchedule, g: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(x_t, t, ε) of one ε-loss batch: a fresh uniform t per image, then the image's bank noise ε, both
+    from ``g`` in that order, and x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε."""
+    t = torch.randint(0, schedule.steps, (len(x0),), generator=g, device=x0.device)
+    eps = bank.draw(indices, g).to(x0.dtype)
+    return q_sample(x0, t, eps, schedule), t, eps
+
+
 def eps_loss(
     model, x0: torch.Tensor, indices: torch.Tensor, bank: NoiseBank, schedule: LinearSchedule, g: torch.Generator
 ) -> torch.Tensor:
     """Mean squared error ‖ε̂(x_t, t) − ε‖² with a fresh uniform t and the image's bank noise ε."""
-    t = torch.randint(0, schedule.steps, (len(x0),), generator=g, device=x0.device)
-    eps = bank.draw(indices, g).to(x0.dtype)
-    return torch.mean((model(q_sample(x0, t, eps, schedule), t) - eps) ** 2)
+    x_t, t, eps = eps_loss_inputs(x0, indices, bank, schedule, g)
+    return torch.mean((model(x_t, t) - eps) ** 2)
 
 
 def _predict(model, x: torch.Tensor, t: int, ab: torch.Tensor, clip: float | None):

@@ -8,10 +8,16 @@ One optimizer step minimises, over a batch of training images x_0,
 epoch, and one training stream (times and bank picks) whose state is checkpointed. A run killed
 at any point and started again resumes from its last checkpoint and ends with the same weights
 as an uninterrupted run (bit for bit on CPU).
+
+:func:`train_ddpm_packed` trains K models of one architecture concurrently in one process (the trials
+or seeds of a job), each on exactly the stream :func:`train_ddpm` would give it, as one vectorised
+forward and backward pass over the stacked parameters: small U-Nets then fill a device instead of
+idling it.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import math
 import time
@@ -22,7 +28,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from memgen.diffusion import LinearSchedule, NoiseBank, eps_loss
+from memgen.diffusion import LinearSchedule, NoiseBank, eps_loss, eps_loss_inputs
 from memgen.io import atomic_write, source_digest
 from memgen.seeding import torch_generator
 from memgen.unet import UNet, UNetConfig
@@ -160,7 +166,7 @@ def train_ddpm(
     """
     device = torch.device(device)
     model.to(device)
-    x_all = images.to(device=device, dtype=torch.float32)
+    x_all = images.to(device=device, dtype=_parameter_dtype(model))
     n = len(x_all)
     total = cfg.total_steps(n)
     per_epoch = math.ceil(n / cfg.batch_size)
@@ -236,6 +242,166 @@ def train_ddpm(
             f"{experiment} n={n}: the training loss became non-finite at step {int(np.argmin(np.isfinite(out)))}"
         )
     return TrainingResult(losses=out, steps=total, resumed_from=start, seconds=time.perf_counter() - began)
+
+
+def _parameter_dtype(model: torch.nn.Module) -> torch.dtype:
+    """The dtype training runs in: the model's (float32 from :func:`build_unet`; float64 in the tests that
+    compare runs to rounding)."""
+    return next(model.parameters()).dtype
+
+
+def _clip_per_model(grads: list[torch.Tensor], max_norm: float) -> None:
+    """In place, for every model k of a pack: the gradients' slice k scaled by min(1, max_norm / (‖g_k‖ + 1e-6)),
+    ‖g_k‖ the 2-norm over all its parameters — ``torch.nn.utils.clip_grad_norm_`` applied to each model alone."""
+    sq = torch.stack([g.flatten(1).square().sum(1) for g in grads]).sum(0)
+    coef = (max_norm / (sq.sqrt() + 1e-6)).clamp(max=1.0)
+    for g in grads:
+        g.mul_(coef.reshape(-1, *([1] * (g.dim() - 1))).to(g.dtype))
+
+
+def train_ddpm_packed(
+    models: list[torch.nn.Module],
+    image_sets: list[torch.Tensor],
+    cfg: TrainingConfig,
+    seed: int,
+    experiment: str,
+    keys: list[tuple[int, ...]],
+    checkpoint: str | Path | None = None,
+    device: str | torch.device = "cpu",
+    progress: bool = True,
+    context: dict | None = None,
+) -> list[TrainingResult]:
+    """Train K models of one architecture (in place) on K image sets of one size n, concurrently.
+
+    Model k sees the stream ``train_ddpm(models[k], image_sets[k], cfg, seed, experiment, *keys[k])``
+    would: its noise bank, batch order, times and bank picks come from its own generators, drawn in the
+    same order. The K forward and backward passes run as one call vectorised over the models
+    (``torch.func.stack_module_state`` + ``functional_call`` under ``vmap``); the loss is the sum of the
+    K losses, so model k's gradient is its own loss's; gradients are clipped per model
+    (:func:`_clip_per_model`), and Adam, being elementwise, updates each model's slice of the stacked
+    parameters as its own optimizer would. The weights therefore equal K separate runs up to
+    floating-point reassociation. With ``checkpoint`` the pack is checkpointed and resumed as one run
+    (fingerprint: each model's :func:`train_ddpm` fingerprint). ``seconds`` of every result is the pack's
+    training time."""
+    from torch.func import functional_call, stack_module_state, vmap
+
+    device = torch.device(device)
+    K = len(models)
+    if K == 0 or len(image_sets) != K or len(keys) != K:
+        raise ValueError(f"train_ddpm_packed: {K} models, {len(image_sets)} image sets and {len(keys)} keys")
+    sizes = {len(x) for x in image_sets}
+    if len(sizes) != 1:
+        raise ValueError(
+            f"train_ddpm_packed: every model of a pack trains on n images of one size, got {sorted(sizes)}"
+        )
+    if any(getattr(getattr(m, "config", None), "dropout", 0.0) for m in models):
+        raise ValueError("train_ddpm_packed: dropout would draw from the global generator; use dropout 0")
+    for model in models:
+        model.to(device).train()
+    x_all = torch.stack([x.to(device=device, dtype=_parameter_dtype(models[0])) for x in image_sets])
+    n = x_all.shape[1]
+    total = cfg.total_steps(n)
+    per_epoch = math.ceil(n / cfg.batch_size)
+    schedule = LinearSchedule(cfg.diffusion_steps)
+    banks = [training_bank(x_all[k], cfg.m, seed, experiment, keys[k], device) for k in range(K)]
+    gens = [torch_generator(seed, f"{experiment}/train", *keys[k], device=device) for k in range(K)]
+    params, buffers = stack_module_state(models)
+    names = list(params)
+    opt = torch.optim.Adam(list(params.values()), lr=cfg.lr)
+    losses = torch.zeros(K, total, dtype=torch.float32, device=device)
+    fingerprint = {
+        "packed": [_fingerprint(cfg, models[k], x_all[k], seed, experiment, keys[k], device) for k in range(K)],
+        "context": context,
+    }
+    path = Path(checkpoint) if checkpoint is not None else None
+    start = 0
+    state = load_checkpoint(path, fingerprint) if path is not None else None
+    if state is not None:
+        with torch.no_grad():
+            for name in names:
+                params[name].copy_(state["model"][name])
+        opt.load_state_dict(state["optimizer"])
+        for g, g_state in zip(gens, state["generator"]):
+            g.set_state(g_state)
+        start = int(state["step"])
+        losses[:, :start] = state["losses"].to(device)
+        print(f"resumed the pack of {K} from {path} at step {start} of {total}")
+
+    def save(step: int) -> None:
+        state = {
+            "model": {name: p.detach() for name, p in params.items()},
+            "optimizer": opt.state_dict(),
+            "step": step,
+            "generator": [g.get_state() for g in gens],
+            "losses": losses[:, :step].cpu(),
+            "fingerprint": fingerprint,
+        }
+        if not _all_finite(state):
+            path.unlink(missing_ok=True)
+            raise FloatingPointError(
+                f"{experiment} n={n}: non-finite loss or weights in a pack by step {step}; no checkpoint written"
+            )
+        save_checkpoint(path, state)
+
+    template = copy.deepcopy(models[0]).to("meta")
+
+    def one_model(p, b, x_t, t):
+        return functional_call(template, (p, b), (x_t, t))
+
+    forward = vmap(one_model)
+    if cfg.compile:
+        forward = torch.compile(forward)
+    bf16 = cfg.use_bf16(device)
+    orders, order_epoch = None, -1
+    began = time.perf_counter()
+    for step in tqdm(
+        range(start, total),
+        initial=start,
+        total=total,
+        desc=f"{experiment} n={n} x{K}",
+        mininterval=5,
+        disable=not progress,
+    ):
+        epoch, b = divmod(step, per_epoch)
+        if epoch != order_epoch:
+            orders = [
+                torch.randperm(n, generator=torch_generator(seed, f"{experiment}/epoch", *keys[k], epoch)).to(device)
+                for k in range(K)
+            ]
+            order_epoch = epoch
+        batch = []
+        for k in range(K):
+            idx = orders[k][b * cfg.batch_size : (b + 1) * cfg.batch_size]
+            batch.append(eps_loss_inputs(x_all[k][idx], idx, banks[k], schedule, gens[k]))
+        x_t, t, eps = (torch.stack(parts) for parts in zip(*batch))
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
+            pred = forward(params, buffers, x_t, t)
+            per_model = ((pred - eps) ** 2).flatten(1).mean(1)
+        opt.zero_grad(set_to_none=True)
+        per_model.sum().backward()
+        if cfg.grad_clip > 0:
+            _clip_per_model([params[name].grad for name in names], cfg.grad_clip)
+        opt.step()
+        losses[:, step] = per_model.detach().float()
+        if (
+            path is not None
+            and cfg.checkpoint_every > 0
+            and (step + 1) % cfg.checkpoint_every == 0
+            and step + 1 < total
+        ):
+            save(step + 1)
+    if path is not None:
+        save(total)
+    seconds = time.perf_counter() - began
+    with torch.no_grad():
+        for k, model in enumerate(models):
+            for name in names:
+                model.get_parameter(name).copy_(params[name][k])
+            model.eval()
+    out = losses.cpu().numpy().astype(np.float64)
+    if not np.all(np.isfinite(out)):
+        raise FloatingPointError(f"{experiment} n={n}: the training loss of a packed model became non-finite")
+    return [TrainingResult(losses=out[k], steps=total, resumed_from=start, seconds=seconds) for k in range(K)]
 
 
 @torch.no_grad()
