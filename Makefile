@@ -68,6 +68,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_ldm.py $(BENCH_ARGS)
 	$(BIN)/python bench/bench_rf.py
 	$(BIN)/python bench/bench_rf_images.py
+	$(BIN)/python bench/bench_packed.py
 
 # installs the reference U-Net (denoising_diffusion_pytorch) into .venv for this benchmark only
 bench-unet: $(STAMP)

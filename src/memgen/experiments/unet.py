@@ -34,7 +34,7 @@ from memgen.kde import pixel_transition, probability_positive
 from memgen.paper_arithmetic import grid_pixel_transition
 from memgen.memorization import nearest_neighbours
 from memgen.seeding import torch_generator
-from memgen.training import TrainingConfig, build_unet, mean_eps_loss, train_ddpm
+from memgen.training import TrainingConfig, build_unet, mean_eps_loss, train_ddpm, train_ddpm_packed
 from memgen.unet import UNetConfig
 
 SAMPLERS = {"ddpm": ddpm_sample, "ddim": ddim_sample}
@@ -151,34 +151,20 @@ def original_set(cfg: dict, seed: int) -> torch.Tensor:
     return cfg["mu"] + cfg["sigma"] * torch.randn(cfg["N"], d, generator=g, dtype=torch.float32)
 
 
-def gaussian_trial(
-    cfg: dict, shared: dict, n: int, trial: int, original: torch.Tensor, seed: int, records: TrialRecords, device
-) -> list[dict]:
-    """One trial at training-set size n: a fresh training set, a U-Net trained for ``epochs``, ``generated``
-    images, and the per-pixel E_TG, E_OG, Δ against the training set and a random subset of the
-    original set (widths σ/size, eq. 24); also the memorized fraction of the generated images."""
-    name = gaussian_trial_name(n, trial)
-    done = records.load(name)
-    if done is not None:
-        return done
-    size, d = cfg["image_size"], cfg["image_size"] ** 2
+def gaussian_setup(cfg: dict, n: int, trial: int, original: torch.Tensor, seed: int):
+    """(training set, original subset) of one trial: n fresh images and a random subset of the original set."""
+    d = cfg["image_size"] ** 2
     g = torch_generator(seed, "unet_gaussian/trial", n, trial)
     train = cfg["mu"] + cfg["sigma"] * torch.randn(n, d, generator=g, dtype=torch.float32)
     subset = original[torch.randperm(len(original), generator=g)[: cfg["original_subset"]]]
-    model = build_unet(unet_config(cfg["model"], size), seed, "unet_gaussian", n, trial)
-    tcfg = training_config(cfg, shared, math.inf)
-    res = train_ddpm(
-        model,
-        to_model_range(train).reshape(n, 1, size, size),
-        tcfg,
-        seed,
-        "unet_gaussian",
-        n,
-        trial,
-        checkpoint=records.checkpoint(name),
-        device=device,
-        context=records.stamp,
-    )
+    return train, subset
+
+
+def gaussian_evaluate(model, res, cfg: dict, n: int, trial: int, train, subset, seed: int, device) -> dict:
+    """The row of one trained trial: ``generated`` images, the per-pixel E_TG, E_OG, Δ against the training
+    set and the original subset (widths σ/size, eq. 24; exact and on the authors' 16-point grid), and the
+    memorized fraction of the generated images."""
+    size, d = cfg["image_size"], cfg["image_size"] ** 2
     gen = generate(
         model,
         cfg,
@@ -191,7 +177,7 @@ def gaussian_trial(
     metric = pixel_transition(train.double(), subset.double(), gen, cfg["sigma"])
     grid = grid_pixel_transition(train.double(), subset.double(), gen, cfg["sigma"], cfg["mu"])
     nn = nearest_neighbours(gen, train.double())
-    row = {
+    return {
         "n": n,
         "trial": trial,
         "e_tg": metric.e_tg,
@@ -202,14 +188,76 @@ def gaussian_trial(
         "e_og_grid": grid.e_og,
         "delta_sign_grid": float(np.sign(grid.delta)),
         "memorized_fraction": float(nn.memorized().double().mean()),
-        "final_loss": float(res.losses[-max(1, len(res.losses) // 10) :].mean()),
+        **loss_tail(res.losses),
         "steps": res.steps,
         "train_seconds": res.seconds,
         "generated_mean": float(gen.mean()),
         "generated_std": float(gen.std()),
     }
-    records.save(name, [row])
-    return [row]
+
+
+def loss_tail(losses: np.ndarray) -> dict:
+    """``final_loss``: the mean training loss over the last tenth of the steps; ``loss_drift``: its relative
+    change from the tenth before, (L_last − L_before) / L_last — near 0 when the loss curve is flat at the end."""
+    k = max(1, len(losses) // 10)
+    last, before = (
+        float(losses[-k:].mean()),
+        float(losses[-2 * k : -k].mean()) if len(losses) >= 2 * k else float("nan"),
+    )
+    return {"final_loss": last, "loss_drift": (last - before) / last if math.isfinite(before) else 0.0}
+
+
+def train_pack(models, image_sets, tcfg, seed: int, experiment: str, keys, names, records: TrialRecords, device):
+    """Train the models of one pack: alone with :func:`train_ddpm` (checkpoint named after the trial), or as
+    one :func:`train_ddpm_packed` run (checkpoint named after the pack's first trial and size)."""
+    if len(models) == 1:
+        ckpt = records.checkpoint(names[0])
+        return [
+            train_ddpm(
+                models[0],
+                image_sets[0],
+                tcfg,
+                seed,
+                experiment,
+                *keys[0],
+                checkpoint=ckpt,
+                device=device,
+                context=records.stamp,
+            )
+        ]
+    ckpt = records.checkpoint(f"{names[0]}+pack{len(models)}")
+    out = train_ddpm_packed(
+        models, image_sets, tcfg, seed, experiment, keys, checkpoint=ckpt, device=device, context=records.stamp
+    )
+    return out
+
+
+def pack_ranges(items: list, pack: int) -> list[list]:
+    """``items`` in consecutive packs of at most ``pack``."""
+    return [items[i : i + pack] for i in range(0, len(items), max(1, pack))]
+
+
+def gaussian_block(
+    cfg: dict, shared: dict, n: int, trials, original: torch.Tensor, seed: int, records: TrialRecords, device
+) -> list[dict]:
+    """The trials of one job at training-set size n: finished trials read back from ``records``; the others
+    trained ``unet.pack`` at a time (:func:`train_pack`), evaluated (:func:`gaussian_evaluate`) and recorded."""
+    size = cfg["image_size"]
+    rows = {t: records.load(gaussian_trial_name(n, t)) for t in trials}
+    tcfg = training_config(cfg, shared, math.inf)
+    for pack in pack_ranges([t for t in trials if rows[t] is None], shared.get("pack", 1)):
+        setups = [gaussian_setup(cfg, n, t, original, seed) for t in pack]
+        models = [build_unet(unet_config(cfg["model"], size), seed, "unet_gaussian", n, t) for t in pack]
+        images = [to_model_range(train).reshape(n, 1, size, size) for train, _ in setups]
+        names = [gaussian_trial_name(n, t) for t in pack]
+        results = train_pack(
+            models, images, tcfg, seed, "unet_gaussian", [(n, t) for t in pack], names, records, device
+        )
+        for t, name, model, res, (train, subset) in zip(pack, names, models, results, setups):
+            rows[t] = [gaussian_evaluate(model, res, cfg, n, t, train, subset, seed, device)]
+            records.save(name, rows[t])
+        records.checkpoint(f"{names[0]}+pack{len(pack)}").unlink(missing_ok=True)
+    return [r for t in trials for r in rows[t]]
 
 
 def summarise_gaussian(df: pd.DataFrame) -> pd.DataFrame:
@@ -221,7 +269,7 @@ def summarise_gaussian(df: pd.DataFrame) -> pd.DataFrame:
         grid = probability_positive(grp["delta_sign_grid"].to_numpy())
         row = {"n": n, "p_positive": prop.p, "ci_low": prop.low, "ci_high": prop.high, "trials": prop.trials}
         row.update(p_positive_grid=grid.p, ci_low_grid=grid.low, ci_high_grid=grid.high)
-        for col in ("e_tg", "e_og", "memorized_fraction", "final_loss"):
+        for col in ("e_tg", "e_og", "memorized_fraction", "final_loss", "loss_drift"):
             row[f"{col}_mean"] = grp[col].mean()
             row[f"{col}_sem"] = grp[col].std(ddof=1) / math.sqrt(len(grp)) if len(grp) > 1 else 0.0
         rows.append(row)
@@ -236,39 +284,22 @@ def summarise_gaussian(df: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- Paper A, the role of m
 
 
-def memorization_seed(
-    data, cfg: dict, shared: dict, n: int, m: float, s: int, seed: int, records: TrialRecords, device
-) -> tuple[dict, dict]:
-    """One seed at (data set, n, m): U-Net trained for ``steps`` on the first n training images with m
-    noise draws each; train DSM loss (the bank's draws) and test DSM loss (held-out images, fresh
-    noise); ``samples`` generated images and their memorized fraction (d₁/d₂ < 1/3)."""
-    key = (DATASET_KEY[data.name], n, m_seed_key(m), s)
-    name = memorization_seed_name(data.name, n, m, s)
+def memorization_data(data, cfg: dict, n: int):
+    """(first n training images, n_test held-out images), float64 in [0, 1]."""
     train = torch.from_numpy(take_images(data, n, key="unet.memorization.n")).double() / 255.0
     test = (
         torch.from_numpy(take_images(data, cfg["n_test"], key="unet.memorization.n_test", split="test")).double()
         / 255.0
     )
+    return train, test
+
+
+def memorization_evaluate(model, res, data, cfg: dict, tcfg, n: int, m: float, s: int, train, test, seed: int, device):
+    """(row, arrays) of one trained seed at (data set, n, m): train DSM loss (the bank's draws) and test DSM loss
+    (held-out images, fresh noise); ``samples`` generated images and their memorized fraction (d₁/d₂ < 1/3)."""
+    key = (DATASET_KEY[data.name], n, m_seed_key(m), s)
     size = train.shape[-1]
-    done = records.load(name)
-    arrays_path = records.arrays(name)
-    if done is not None and arrays_path.exists():
-        with np.load(arrays_path) as npz:
-            return done[0], dict(npz)
-    model = build_unet(unet_config(cfg["model"], size), seed, "unet_memorization", *key)
-    tcfg = training_config(cfg, shared, m)
     x = to_model_range(train).float().reshape(n, 1, size, size)
-    res = train_ddpm(
-        model,
-        x,
-        tcfg,
-        seed,
-        "unet_memorization",
-        *key,
-        checkpoint=records.checkpoint(name),
-        device=device,
-        context=records.stamp,
-    )
     train_loss = mean_eps_loss(
         model, x, m, tcfg, seed, "unet_memorization", *key, repeats=cfg["eval_repeats"], device=device
     )
@@ -298,6 +329,7 @@ def memorization_seed(
         "train_loss": train_loss,
         "test_loss": test_loss,
         "loss_gap": test_loss - train_loss,
+        **loss_tail(res.losses),
         "memorized_fraction": float(nn.memorized().double().mean()),
         "ratio_median": float(nn.ratio.median()),
         "samples": len(gen),
@@ -309,14 +341,43 @@ def memorization_seed(
         "nearest": train[nn.nearest[:k]].clamp(0, 1).float().numpy(),
         "ratio": nn.ratio[:k].float().numpy(),
     }
-    write_npz(arrays_path, arrays)
-    records.save(name, [row])
     return row, arrays
+
+
+def memorization_seeds(data, cfg: dict, shared: dict, n: int, m: float, seed: int, records: TrialRecords, device):
+    """Every seed at (data set, n, m): U-Nets trained for ``steps`` on the first n training images with m noise
+    draws each, ``unet.pack`` seeds at a time (:func:`train_pack`), then evaluated
+    (:func:`memorization_evaluate`); finished seeds read back from ``records``. Returns [(row, arrays)]."""
+    train, test = memorization_data(data, cfg, n)
+    size = train.shape[-1]
+    names = {s: memorization_seed_name(data.name, n, m, s) for s in range(cfg["seeds"])}
+    out = {}
+    for s, name in names.items():
+        done = records.load(name)
+        if done is not None and records.arrays(name).exists():
+            with np.load(records.arrays(name)) as npz:
+                out[s] = (done[0], dict(npz))
+    tcfg = training_config(cfg, shared, m)
+    x = to_model_range(train).float().reshape(n, 1, size, size)
+    for pack in pack_ranges([s for s in names if s not in out], shared.get("pack", 1)):
+        keys = [(DATASET_KEY[data.name], n, m_seed_key(m), s) for s in pack]
+        models = [build_unet(unet_config(cfg["model"], size), seed, "unet_memorization", *key) for key in keys]
+        pack_names = [names[s] for s in pack]
+        results = train_pack(
+            models, [x] * len(pack), tcfg, seed, "unet_memorization", keys, pack_names, records, device
+        )
+        for s, model, res in zip(pack, models, results):
+            row, arrays = memorization_evaluate(model, res, data, cfg, tcfg, n, m, s, train, test, seed, device)
+            write_npz(records.arrays(names[s]), arrays)
+            records.save(names[s], [row])
+            out[s] = (row, arrays)
+        records.checkpoint(f"{pack_names[0]}+pack{len(pack)}").unlink(missing_ok=True)
+    return [out[s] for s in sorted(out)]
 
 
 def summarise_memorization(df: pd.DataFrame) -> pd.DataFrame:
     """Mean and std over seeds per (dataset, n, m)."""
-    cols = ["train_loss", "test_loss", "loss_gap", "memorized_fraction", "ratio_median"]
+    cols = ["train_loss", "test_loss", "loss_gap", "memorized_fraction", "ratio_median", "final_loss", "loss_drift"]
     g = df.groupby(["dataset", "n", "m"])[cols]
     out = g.mean().add_suffix("_mean").join(g.std(ddof=1).fillna(0.0).add_suffix("_std")).join(g.size().rename("seeds"))
     return out.reset_index()
@@ -363,9 +424,7 @@ def main(argv=None) -> None:
     if args.command == "gaussian":
         records = TrialRecords(shared["checkpoint_dir"], {**args.config, "n": args.n, "seed": args.seed})
         original = original_set(cfg, args.seed)
-        rows = [
-            r for t in args.trials for r in gaussian_trial(cfg, shared, args.n, t, original, args.seed, records, device)
-        ]
+        rows = gaussian_block(cfg, shared, args.n, list(args.trials), original, args.seed, records, device)
         names = [gaussian_trial_name(args.n, t) for t in args.trials]
         extra = {"trials": [args.trials.start, args.trials.stop]}
     else:
@@ -374,13 +433,9 @@ def main(argv=None) -> None:
             shared["checkpoint_dir"], {**args.config, "n": args.n, "m": m_label(m), "seed": args.seed}
         )
         data = load_prepared(args.data, args.manifest)
-        rows, grids = [], {}
-        for s in range(cfg["seeds"]):
-            row, arrays = memorization_seed(data, cfg, shared, args.n, m, s, args.seed, records, device)
-            rows.append(row)
-            if s == 0:
-                grids = arrays
-        write_npz(args.samples, grids)
+        done = memorization_seeds(data, cfg, shared, args.n, m, args.seed, records, device)
+        rows = [row for row, _ in done]
+        write_npz(args.samples, done[0][1])
         names = [memorization_seed_name(data.name, args.n, m, s) for s in range(cfg["seeds"])]
         extra = {"dataset": args.dataset, "m": m_label(m), "source": data.source}
     meta = provenance(args.config, args.seed, time.perf_counter() - start, str(device), n=args.n, **extra)
