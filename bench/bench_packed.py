@@ -109,7 +109,9 @@ def main() -> None:
         print(f"\n{label} ({params:,} parameters), {args.steps} steps per model, median of {args.repeats}")
         for k in args.packs:
             sep, pack = packed_vs_separate(cfg, k, args.steps, args.repeats, device)
-            print(f"  K = {k:2d}: one after another {sep:8.1f} img/s   packed {pack:8.1f} img/s   ratio {pack / sep:5.2f}")
+            print(
+                f"  K = {k:2d}: one after another {sep:8.1f} img/s   packed {pack:8.1f} img/s   ratio {pack / sep:5.2f}"
+            )
         rates = single_model_options(cfg, args.steps, args.repeats, device, args.compile)
         base = rates["default"]
         print("  one model: " + "   ".join(f"{name} {r:8.1f} img/s ({r / base:4.2f}x)" for name, r in rates.items()))
