@@ -38,7 +38,7 @@ from memgen.training import TrainingConfig, build_unet, mean_eps_loss, train_ddp
 from memgen.unet import UNetConfig
 
 SAMPLERS = {"ddpm": ddpm_sample, "ddim": ddim_sample}
-CODE_MODULES = ("diffusion", "kde", "memorization", "training", "unet", "experiments/unet")
+CODE_MODULES = ("diffusion", "kde", "memorization", "paper_arithmetic", "training", "unet", "experiments/unet")
 
 
 def unet_config(model: dict, image_size: int) -> UNetConfig:
@@ -136,8 +136,10 @@ class TrialRecords:
         self.checkpoint(name).unlink(missing_ok=True)
 
     def clear(self, names) -> None:
+        """Remove the records, arrays and checkpoints of ``names``, and the checkpoint of any pack they began."""
         for name in names:
-            for path in (self.folder / f"{name}.json", self.checkpoint(name), self.arrays(name)):
+            packs = self.checkpoint(name).parent.glob(f"{Path(name).name}+pack*.ckpt")
+            for path in (self.folder / f"{name}.json", self.checkpoint(name), self.arrays(name), *packs):
                 path.unlink(missing_ok=True)
 
 
@@ -226,10 +228,9 @@ def train_pack(models, image_sets, tcfg, seed: int, experiment: str, keys, names
             )
         ]
     ckpt = records.checkpoint(f"{names[0]}+pack{len(models)}")
-    out = train_ddpm_packed(
+    return train_ddpm_packed(
         models, image_sets, tcfg, seed, experiment, keys, checkpoint=ckpt, device=device, context=records.stamp
     )
-    return out
 
 
 def pack_ranges(items: list, pack: int) -> list[list]:
