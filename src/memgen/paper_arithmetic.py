@@ -76,11 +76,14 @@ def float64_cross_term(points: torch.Tensor, sigma: float, law: GaussianLaw) -> 
     return float(-2.0 / (n * math.sqrt(2.0 * math.pi * det)) * torch.exp(-0.5 * maha).sum())
 
 
-def float32_delta_sign(train, original, law: GaussianLaw, sigma: float, original_self: float | None = None) -> float:
+def float32_delta_sign(
+    train, original, law: GaussianLaw, sigma: float, train_self: float | None = None, original_self: float | None = None
+) -> float:
     """sign(Δ) as the authors' arithmetic gives it: (self_T + cross_T) − (self_O + cross_O) in float64 of
-    the terms above. ``original_self``: :func:`float32_self_term` of the original set, if already known."""
+    the terms above. ``train_self``, ``original_self``: :func:`float32_self_term` of the two sets, if known."""
+    self_t = float32_self_term(train, sigma) if train_self is None else train_self
     self_o = float32_self_term(original, sigma) if original_self is None else original_self
-    delta = float32_self_term(train, sigma) + float64_cross_term(train, sigma, law) - self_o
+    delta = self_t + float64_cross_term(train, sigma, law) - self_o
     delta -= float64_cross_term(original, sigma, law)
     return float(math.copysign(1.0, delta)) if delta != 0.0 else 0.0
 

@@ -123,12 +123,15 @@ def transition_trials(
             eps_train = float(kernel_width_large_d(sigma, d, n))
             check_equal_diagonals(d, eps_train, int(n), eps_orig, N)
             log_pairs_train = log_pair_overlap(Y, eps_train)
+            paper_self_train = float32_self_term(Y, sigma) if paper else None
             for cov, law in fit_generated_laws(Y, X, params, covariances).items():
                 log_cross_train = log_kde_gaussian_overlap(Y, eps_train, law.mean, law.cov)
                 log_cross_orig = log_kde_gaussian_overlap(original, eps_orig, law.mean, law.cov)
                 delta = transition_delta(log_pairs_train, log_cross_train, log_pairs_orig, log_cross_orig)
                 extra = (
-                    {"delta_sign_paper": float32_delta_sign(Y, original, law, sigma, paper_self_orig)} if paper else {}
+                    {"delta_sign_paper": float32_delta_sign(Y, original, law, sigma, paper_self_train, paper_self_orig)}
+                    if paper
+                    else {}
                 )
                 rows.append(
                     dict(
