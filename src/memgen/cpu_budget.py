@@ -52,7 +52,10 @@ def unet_cpu_hours(unet: dict) -> dict[str, tuple[int, float]]:
             len(ns) * blocks,
             gauss_images / cpu_images_per_second(g["model"], g["image_size"]) / 3600,
         ),
-        "unet_memorization": (mem_jobs, mem_images / cpu_images_per_second(mem["model"], MNIST_IMAGE_SIZE) / 3600),
+        "unet_memorization": (
+            mem_jobs,
+            mem_images / cpu_images_per_second(mem["model"], mem.get("resolution") or MNIST_IMAGE_SIZE) / 3600,
+        ),
     }
 
 

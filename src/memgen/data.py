@@ -314,6 +314,19 @@ def load_prepared(path: str | Path, manifest_path: str | Path | None = None) -> 
     return ImageDataset(name, source, **arrays)
 
 
+def block_average(images, resolution: int) -> np.ndarray:
+    """Images (N, S, S) averaged over (S/r)×(S/r) pixel blocks to (N, r, r), r = ``resolution``
+    (intensities stay on the 0–255 scale); r = S returns them unchanged."""
+    images = np.asarray(images)
+    size = images.shape[-1]
+    if resolution == size:
+        return images
+    if size % resolution:
+        raise ValueError(f"resolution {resolution} does not divide the image size {size}")
+    k = size // resolution
+    return images.reshape(len(images), resolution, k, resolution, k).astype(np.float64).mean(axis=(2, 4))
+
+
 def take_images(data: ImageDataset, n: int, key: str = "n", split: str = "train") -> np.ndarray:
     """The first n images of a split; asking for more than the source holds is an error naming both."""
     have = len(getattr(data, f"{split}_labels"))

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from memgen.data import DATASET_KEY, load_prepared, take_images
+from memgen.data import DATASET_KEY, block_average, load_prepared, take_images
 from memgen.grids import log_grid, m_label, m_seed_key, parse_m, sample_grid_key
 from memgen.io import provenance, write_npz, write_table
 from memgen.memorization import nearest_neighbours
@@ -92,19 +92,6 @@ def image_dsm_errors(X_train, X_test, W, m: float, t: float, lam: float, g: torc
 
 
 # --------------------------------------------------------------------------- experiments
-
-
-def block_average(images, resolution: int) -> np.ndarray:
-    """Images (N, S, S) averaged over (S/r)×(S/r) pixel blocks to (N, r, r), r = ``resolution``
-    (intensities stay on the 0–255 scale); r = S returns them unchanged."""
-    images = np.asarray(images)
-    size = images.shape[-1]
-    if resolution == size:
-        return images
-    if size % resolution:
-        raise ValueError(f"resolution {resolution} does not divide the image size {size}")
-    k = size // resolution
-    return images.reshape(len(images), resolution, k, resolution, k).astype(np.float64).mean(axis=(2, 4))
 
 
 def _subsets(data, n: int, n_test: int | None, section: str, resolution: int | None = None):

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from memgen.data import DATASET_KEY, load_prepared, take_images
+from memgen.data import DATASET_KEY, block_average, load_prepared, take_images
 from memgen.diffusion import LinearSchedule, ddim_sample, ddpm_sample
 from memgen.io import atomic_write, provenance, read_tables, source_digest, write_npz, write_table
 from memgen.grids import m_label, m_seed_key, parse_m, trial_range
@@ -286,12 +286,16 @@ def summarise_gaussian(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def memorization_data(data, cfg: dict, n: int):
-    """(first n training images, n_test held-out images), float64 in [0, 1]."""
-    train = torch.from_numpy(take_images(data, n, key="unet.memorization.n")).double() / 255.0
-    test = (
-        torch.from_numpy(take_images(data, cfg["n_test"], key="unet.memorization.n_test", split="test")).double()
-        / 255.0
-    )
+    """(first n training images, n_test held-out images), float64 in [0, 1], block-averaged to
+    ``resolution`` × ``resolution`` when the config asks for it (:func:`memgen.data.block_average`)."""
+    resolution = cfg.get("resolution")
+
+    def pixels(images):
+        images = block_average(images, resolution) if resolution else images
+        return torch.from_numpy(np.asarray(images, dtype=np.float64)) / 255.0
+
+    train = pixels(take_images(data, n, key="unet.memorization.n"))
+    test = pixels(take_images(data, cfg["n_test"], key="unet.memorization.n_test", split="test"))
     return train, test
 
 
