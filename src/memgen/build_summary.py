@@ -9,6 +9,8 @@ either a job that failed or one that waits on it. Each figure still pending is
 traced back through the pending jobs to the jobs that block it (pending jobs that
 wait on no other pending job), and each blocking job is explained from its log.
 A data-preparation job that found no source names the data set and the remedy.
+Last, the README's quoted numbers are checked against the tables this run built at their
+scale (:mod:`memgen.claims`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from memgen.claims import check_claims, report
 from memgen.data import remedy_command
 
 _JOB = re.compile(r"^rule (\w+):\n((?:    .*\n?)*)", re.M)
@@ -160,6 +163,9 @@ def main(argv=None) -> int:
         return 2
     text, complete = summarise(args.snakemake_args, Path.cwd(), proc.stdout + proc.stderr)
     print(text)
+    claims = report(check_claims(Path.cwd()))
+    if claims:
+        print(claims)
     return 0 if complete else 1
 
 

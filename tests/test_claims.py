@@ -1,0 +1,33 @@
+"""The README's full-scale numbers: every claim is quoted in the README, and the checker the build summary
+runs tells a run that agrees from one that contradicts it and from one at another scale."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from memgen.claims import CLAIMS, Claim, check_claims, report
+from memgen.io import write_table
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_every_claim_is_quoted_in_the_readme():
+    text = " ".join(README.read_text().split())
+    for claim in CLAIMS:
+        assert " ".join(claim.text.split()) in text, claim.text
+
+
+def test_checker_tells_agreement_disagreement_and_scale(tmp_path):
+    df = pd.DataFrame({"generator": ["model", "model", "true_law"], "m": ["1", "inf", "1"], "p": [0.2, 0.9, 0.95]})
+    write_table(df, tmp_path / "results/x/summary.parquet", {"config": {"shared": {"d": 16}}})
+    claims = [
+        Claim("a", "results/x/summary.parquet", {"generator": "model", "m": "1"}, "p", 0.2, 0.005, {"shared.d": 16}),
+        Claim("b", "results/x/summary.parquet", {"generator": "true_law"}, "p", 0.5, 0.005, {"shared.d": 16}),
+        Claim("c", "results/x/summary.parquet", {"generator": "model"}, "p", 0.55, 0.005, {"shared.d": 32}),
+        Claim("d", "results/y/summary.parquet", {}, "p", 1.0, 0.0),
+    ]
+    checks = check_claims(tmp_path, claims)
+    assert [c.status for c in checks] == ["agrees", "differs", "other scale", "not built"]
+    assert checks[1].measured == 0.95
+    text = report(checks)
+    assert text.startswith("README numbers checked against this run's tables: 1 of 2 agree") and "'b'" in text
