@@ -84,5 +84,36 @@ def report(checks: list[ClaimCheck]) -> str:
     return "\n".join(lines)
 
 
+ROLE_OF_M = ("results/rf/role_of_m/simulation.parquet", {"shared.d": 200, "shared.seeds": 5, "experiment.t": 0.1})
+RF_IMAGES = {"shared.seeds": 3, "experiment.samples": 500, "experiment.n": 10, "experiment.resolution": 7}
 BRIDGE = {"shared.d": 16, "shared.seeds": 10, "shared.N": 1000}
-CLAIMS: list[Claim] = []
+
+
+def _role_of_m(text: str, psi_p: float, m: str, column: str, value: float, tol: float = 0.0005) -> Claim:
+    return Claim(text, ROLE_OF_M[0], {"psi_p": psi_p, "m": m}, column, value, tol, ROLE_OF_M[1])
+
+
+def _rf_images(text: str, dataset: str, m: str, p_over_n: float, value: float) -> Claim:
+    where = {"m": m, "p_over_n": p_over_n}
+    return Claim(
+        text, f"results/rf_images/{dataset}/generation.parquet", where, "memorized_fraction", value, 0.0005, RF_IMAGES
+    )
+
+
+CLAIMS: list[Claim] = [
+    _role_of_m("for p < n (ψ_p = 0.5) C = 0.016 at m = 1", 0.5, "1", "C_emp_train_mean", 0.016),
+    _role_of_m("and 0.018 for every m ≥ 10", 0.5, "inf", "C_emp_train_mean", 0.018),
+    _role_of_m("for p > n (ψ_p = 4) C = 0.109 at m = 1", 4.0, "1", "C_emp_train_mean", 0.109),
+    _role_of_m("0.247 at m = 10", 4.0, "10", "C_emp_train_mean", 0.247),
+    _role_of_m("0.249 at m = 100 and ∞", 4.0, "inf", "C_emp_train_mean", 0.249),
+    _role_of_m("E_test there *falls* with m (2.22 → 1.40)", 4.0, "1", "E_test_mean", 2.22, 0.005),
+    _role_of_m("E_test there *falls* with m (2.22 → 1.40)", 4.0, "inf", "E_test_mean", 1.40, 0.005),
+    _rf_images("m = 10: 0.130, 0.195", "mnist", "10", 16.0, 0.130),
+    _rf_images("m = 10: 0.130, 0.195", "mnist", "10", 64.0, 0.195),
+    _rf_images("m = ∞: 0.180, 0.345", "mnist", "inf", 16.0, 0.180),
+    _rf_images("m = ∞: 0.180, 0.345", "mnist", "inf", 64.0, 0.345),
+    _rf_images("m = 10: 0.023, 0.122", "fashion_mnist", "10", 16.0, 0.023),
+    _rf_images("m = 10: 0.023, 0.122", "fashion_mnist", "10", 64.0, 0.122),
+    _rf_images("m = ∞: 0.081, 0.459", "fashion_mnist", "inf", 16.0, 0.081),
+    _rf_images("m = ∞: 0.081, 0.459", "fashion_mnist", "inf", 64.0, 0.459),
+]
