@@ -100,6 +100,11 @@ def _rf_images(text: str, dataset: str, m: str, p_over_n: float, value: float) -
     )
 
 
+def _ldm(text: str, n: int, covariance: str, column: str, value: float) -> Claim:
+    where = {"d": 100, "n": n, "covariance": covariance, "trials": 300}
+    return Claim(text, "results/ldm/transition_summary.parquet", where, column, value, 0.0005)
+
+
 CLAIMS: list[Claim] = [
     _role_of_m("for p < n (ψ_p = 0.5) C = 0.016 at m = 1", 0.5, "1", "C_emp_train_mean", 0.016),
     _role_of_m("and 0.018 for every m ≥ 10", 0.5, "inf", "C_emp_train_mean", 0.018),
@@ -116,4 +121,23 @@ CLAIMS: list[Claim] = [
     _rf_images("m = 10: 0.023, 0.122", "fashion_mnist", "10", 64.0, 0.122),
     _rf_images("m = ∞: 0.081, 0.459", "fashion_mnist", "inf", 16.0, 0.081),
     _rf_images("m = ∞: 0.081, 0.459", "fashion_mnist", "inf", 64.0, 0.459),
+    _ldm("crosses 1/2 between n = 59 (0.35) and 84 (0.86)", 59, "paper", "p_positive", 0.347),
+    _ldm("crosses 1/2 between n = 59 (0.35) and 84 (0.86)", 84, "paper", "p_positive", 0.857),
+    _ldm("collapses to 0.010, 0.017, 0.013 at n = 99, 100, 101", 99, "paper", "p_positive", 0.010),
+    _ldm("collapses to 0.010, 0.017, 0.013 at n = 99, 100, 101", 100, "paper", "p_positive", 0.017),
+    _ldm("collapses to 0.010, 0.017, 0.013 at n = 99, 100, 101", 101, "paper", "p_positive", 0.013),
+    _ldm("is back at 0.95 by n = 120", 120, "paper", "p_positive", 0.953),
+    _ldm("dips to 0.73 at n = 243", 243, "paper", "p_positive", 0.730),
+    _ldm("crosses 1/2 near n ≈ 350 (0.49)", 347, "exact", "p_positive", 0.487),
+    _ldm("reaching 0.79 at n = 1000", 1000, "exact", "p_positive", 0.793),
+    _ldm("it stays ≤ 0.017 up to n = 171", 100, "exact", "p_positive", 0.017),
+    _ldm("it stays ≤ 0.017 up to n = 171", 171, "exact", "p_positive", 0.003),
+    _ldm("their arithmetic gives P(Δ>0) = 1.000 at n = 84, 99 and 100", 84, "paper", "p_positive_paper", 1.0),
+    _ldm("their arithmetic gives P(Δ>0) = 1.000 at n = 84, 99 and 100", 99, "paper", "p_positive_paper", 1.0),
+    _ldm("their arithmetic gives P(Δ>0) = 1.000 at n = 84, 99 and 100", 100, "paper", "p_positive_paper", 1.0),
+    _ldm("0.000 at n = 101 and 0.963 at n = 120", 101, "paper", "p_positive_paper", 0.0),
+    _ldm("0.000 at n = 101 and 0.963 at n = 120", 120, "paper", "p_positive_paper", 0.963),
+    _ldm("it gives 1.000 at n = 84, 99, 100 and 0.997 at n = 171", 84, "exact", "p_positive_paper", 1.0),
+    _ldm("it gives 1.000 at n = 84, 99, 100 and 0.997 at n = 171", 100, "exact", "p_positive_paper", 1.0),
+    _ldm("it gives 1.000 at n = 84, 99, 100 and 0.997 at n = 171", 171, "exact", "p_positive_paper", 0.997),
 ]
