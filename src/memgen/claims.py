@@ -19,8 +19,9 @@ from memgen.io import read_table, sidecar_path
 
 @dataclass(frozen=True)
 class Claim:
-    """``text``: the README's words (verbatim substring); the value is the mean of ``column`` over the rows of
-    ``table`` matching ``where``; ``scale``: dotted keys of the sidecar's config that identify the run."""
+    """``text``: the README's words (verbatim substring); the value is ``agg`` (mean, min or max) of ``column``
+    over the rows of ``table`` matching ``where``; ``scale``: dotted keys of the sidecar's config that
+    identify the run."""
 
     text: str
     table: str
@@ -29,6 +30,7 @@ class Claim:
     value: float
     tol: float
     scale: dict = field(default_factory=dict)
+    agg: str = "mean"
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def check_claim(claim: Claim, root: str | Path = ".") -> ClaimCheck:
         rows = rows[rows[column] == want]
     if rows.empty:
         return ClaimCheck(claim, "other scale")
-    measured = float(rows[claim.column].mean())
+    measured = float(rows[claim.column].agg(claim.agg))
     return ClaimCheck(claim, "agrees" if abs(measured - claim.value) <= claim.tol else "differs", measured)
 
 
@@ -105,6 +107,10 @@ def _ldm(text: str, n: int, covariance: str, column: str, value: float) -> Claim
     return Claim(text, "results/ldm/transition_summary.parquet", where, column, value, 0.0005)
 
 
+def _bridge(text: str, where: dict, column: str, value: float, agg: str = "mean", tol: float = 0.0005) -> Claim:
+    return Claim(text, "results/bridge/transition/summary.parquet", where, column, value, tol, BRIDGE, agg)
+
+
 CLAIMS: list[Claim] = [
     _role_of_m("for p < n (ψ_p = 0.5) C = 0.016 at m = 1", 0.5, "1", "C_emp_train_mean", 0.016),
     _role_of_m("and 0.018 for every m ≥ 10", 0.5, "inf", "C_emp_train_mean", 0.018),
@@ -140,4 +146,26 @@ CLAIMS: list[Claim] = [
     _ldm("it gives 1.000 at n = 84, 99, 100 and 0.997 at n = 171", 84, "exact", "p_positive_paper", 1.0),
     _ldm("it gives 1.000 at n = 84, 99, 100 and 0.997 at n = 171", 100, "exact", "p_positive_paper", 1.0),
     _ldm("it gives 1.000 at n = 84, 99, 100 and 0.997 at n = 171", 171, "exact", "p_positive_paper", 0.997),
+    _bridge("P(Δ>0) between 0.7 and 1.0 (mean 0.905)", {"generator": "true_law"}, "p_positive", 0.7, "min"),
+    _bridge("P(Δ>0) between 0.7 and 1.0 (mean 0.905)", {"generator": "true_law"}, "p_positive", 1.0, "max"),
+    _bridge("P(Δ>0) between 0.7 and 1.0 (mean 0.905)", {"generator": "true_law"}, "p_positive", 0.905),
+    _bridge("P(Δ>0) = 0 at every point", {"generator": "copies_5"}, "p_positive", 0.0, "max"),
+    _bridge("score from 0 to 0.9", {"generator": "moment_matched"}, "p_positive", 0.9, "max"),
+    _bridge("(tr Σ̂/d from 1.06 to 4.8)", {"generator": "model", "m": "1"}, "spread_mean", 1.055, "min", 0.005),
+    _bridge("(tr Σ̂/d from 1.06 to 4.8)", {"generator": "model", "m": "1"}, "spread_mean", 4.8, "max", 0.05),
+    _bridge("score 0.010 on average", {"generator": "model", "m": "1"}, "p_positive", 0.010),
+    _bridge("their twins 0.019", {"generator": "moment_matched", "m": "1"}, "p_positive", 0.019),
+    _bridge("under-dispersed (0.31 to 1.16)", {"generator": "model", "m": "inf"}, "spread_mean", 0.31, "min", 0.005),
+    _bridge("under-dispersed (0.31 to 1.16)", {"generator": "model", "m": "inf"}, "spread_mean", 1.16, "max", 0.005),
+    _bridge("and score 0.229", {"generator": "model", "m": "inf"}, "p_positive", 0.229),
+    _bridge("their twins 0.386", {"generator": "moment_matched", "m": "inf"}, "p_positive", 0.386),
+    _bridge("largest P(Δ>0): 0.5, m = ∞", {"generator": "model"}, "p_positive", 0.5, "max"),
+    _bridge("in 80 % of the cases on average", {"generator": "model"}, "p_below_twin", 0.80, "mean", 0.005),
+    _bridge("m = 1: 0.805", {"generator": "model", "m": "1"}, "p_below_twin", 0.805),
+    _bridge("m = 10: 0.814", {"generator": "model", "m": "10"}, "p_below_twin", 0.814),
+    _bridge("m = ∞: 0.771", {"generator": "model", "m": "inf"}, "p_below_twin", 0.771),
+    _bridge("5 % copies: 0.979", {"generator": "copies_5"}, "p_below_twin", 0.979),
+    _bridge("is 0 for m = 1 at every point", {"generator": "model", "m": "1"}, "memorized_fraction_mean", 0.0, "max"),
+    _bridge("reaches 0.182 (m = 10)", {"generator": "model", "m": "10"}, "memorized_fraction_mean", 0.182, "max"),
+    _bridge("and 0.259 (m = ∞)", {"generator": "model", "m": "inf"}, "memorized_fraction_mean", 0.259, "max"),
 ]
