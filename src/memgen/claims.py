@@ -14,6 +14,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from memgen.io import read_table, sidecar_path
 
 
@@ -58,8 +61,9 @@ def check_claim(claim: Claim, root: str | Path = ".") -> ClaimCheck:
         return ClaimCheck(claim, "other scale")
     df = read_table(path)
     rows = df
-    for column, want in claim.where.items():
-        rows = rows[rows[column] == want]
+    for column, want in claim.where.items():  # grid values (log grids) compare to 1e-9, labels exactly
+        numeric = isinstance(want, (int, float)) and pd.api.types.is_numeric_dtype(rows[column])
+        rows = rows[np.isclose(rows[column], want, rtol=1e-9, atol=0) if numeric else rows[column] == want]
     if rows.empty:
         return ClaimCheck(claim, "other scale")
     measured = float(rows[claim.column].agg(claim.agg))
@@ -107,8 +111,10 @@ def _ldm(text: str, n: int, covariance: str, column: str, value: float) -> Claim
     return Claim(text, "results/ldm/transition_summary.parquet", where, column, value, 0.0005)
 
 
-def _bridge(text: str, where: dict, column: str, value: float, agg: str = "mean", tol: float = 0.0005) -> Claim:
-    return Claim(text, "results/bridge/transition/summary.parquet", where, column, value, tol, BRIDGE, agg)
+def _bridge(
+    text: str, where: dict, column: str, value: float, agg: str = "mean", tol: float = 0.0005, kind: str = "transition"
+) -> Claim:
+    return Claim(text, f"results/bridge/{kind}/summary.parquet", where, column, value, tol, BRIDGE, agg)
 
 
 CLAIMS: list[Claim] = [
@@ -168,4 +174,31 @@ CLAIMS: list[Claim] = [
     _bridge("is 0 for m = 1 at every point", {"generator": "model", "m": "1"}, "memorized_fraction_mean", 0.0, "max"),
     _bridge("reaches 0.182 (m = 10)", {"generator": "model", "m": "10"}, "memorized_fraction_mean", 0.182, "max"),
     _bridge("and 0.259 (m = ∞)", {"generator": "model", "m": "inf"}, "memorized_fraction_mean", 0.259, "max"),
+    _bridge("m = ∞ reaches 0.8", {"generator": "model", "m": "inf"}, "p_positive", 0.8, "max", kind="phase"),
+    *(
+        _bridge(
+            "m = ∞ reaches 0.8 at ψ_p = 8, ψ_n = 1 … 4",
+            {"generator": "model", "m": "inf", "psi_p": 8.0, "psi_n": a},
+            "p_positive",
+            0.8,
+            kind="phase",
+        )
+        for a in (1.0, 2.0, 4.0)
+    ),
+    _bridge(
+        "(tr Σ̂/d = 0.28 at ψ_n = 1)",
+        {"generator": "model", "m": "inf", "psi_p": 8.0, "psi_n": 1.0},
+        "spread_mean",
+        0.28,
+        tol=0.005,
+        kind="phase",
+    ),
+    _bridge(
+        "its twins there score 0.8 to 0.9",
+        {"generator": "moment_matched", "m": "inf", "psi_p": 8.0},
+        "p_positive",
+        0.9,
+        "max",
+        kind="phase",
+    ),
 ]
