@@ -99,9 +99,13 @@ def log_pair_overlap(points: torch.Tensor, eps: float, block: int = DEFAULT_BLOC
     scale = 1.0 / (4.0 * eps * eps)
     parts = []
     for i in range(0, n - 1, block):
-        rows = _sq_dists(x[i : i + block], x[i:], sq[i : i + block], sq[i:]).mul_(-scale)
-        upper = torch.ones_like(rows, dtype=torch.bool).triu_(diagonal=1)  # column j > row i only
-        parts.append(torch.logsumexp(rows[upper], 0))
+        xi, sqi = x[i : i + block], sq[i : i + block]
+        diag = _sq_dists(xi, xi, sqi, sqi).mul_(-scale)
+        diag.masked_fill_(~torch.ones_like(diag, dtype=torch.bool).triu_(diagonal=1), -math.inf)  # j > i only
+        parts.append(torch.logsumexp(diag.flatten(), 0))
+        if i + block < n:
+            rest = _sq_dists(xi, x[i + block :], sqi, sq[i + block :]).mul_(-scale)
+            parts.append(torch.logsumexp(rest.flatten(), 0))
     log_sum = float(torch.logsumexp(torch.stack(parts), 0))
     return -0.5 * d * math.log(4.0 * math.pi * eps * eps) - 2.0 * math.log(n) + LOG_2 + log_sum
 
