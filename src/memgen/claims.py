@@ -99,11 +99,18 @@ def _role_of_m(text: str, psi_p: float, m: str, column: str, value: float, tol: 
     return Claim(text, ROLE_OF_M[0], {"psi_p": psi_p, "m": m}, column, value, tol, ROLE_OF_M[1])
 
 
-def _rf_images(text: str, dataset: str, m: str, p_over_n: float, value: float) -> Claim:
+def _rf_images(
+    text: str,
+    dataset: str,
+    m: str,
+    p_over_n: float,
+    value: float,
+    resolution: int = 7,
+    column: str = "memorized_fraction",
+) -> Claim:
     where = {"m": m, "p_over_n": p_over_n}
-    return Claim(
-        text, f"results/rf_images/{dataset}/generation.parquet", where, "memorized_fraction", value, 0.0005, RF_IMAGES
-    )
+    scale = {**RF_IMAGES, "experiment.resolution": resolution}
+    return Claim(text, f"results/rf_images/{dataset}/generation.parquet", where, column, value, 0.0005, scale)
 
 
 def _ldm(text: str, n: int, covariance: str, column: str, value: float) -> Claim:
@@ -133,6 +140,15 @@ CLAIMS: list[Claim] = [
     _rf_images("m = 10: 0.023, 0.122", "fashion_mnist", "10", 64.0, 0.122),
     _rf_images("m = ∞: 0.081, 0.459", "fashion_mnist", "inf", 16.0, 0.081),
     _rf_images("m = ∞: 0.081, 0.459", "fashion_mnist", "inf", 64.0, 0.459),
+    _rf_images("memorized fraction 0.103 (MNIST)", "mnist", "inf", 64.0, 0.103, 14),
+    _rf_images("and 0.075 (Fashion-MNIST) at p/n = 64, 0 at p/n = 16", "fashion_mnist", "inf", 64.0, 0.075, 14),
+    _rf_images("and 0.075 (Fashion-MNIST) at p/n = 64, 0 at p/n = 16", "mnist", "inf", 16.0, 0.0, 14),
+    _rf_images("and 0.075 (Fashion-MNIST) at p/n = 64, 0 at p/n = 16", "fashion_mnist", "inf", 16.0, 0.0, 14),
+    _rf_images("m = 10 reaches 0.007 and 0", "mnist", "10", 64.0, 0.007, 14),
+    _rf_images("m = 10 reaches 0.007 and 0", "fashion_mnist", "10", 64.0, 0.0, 14),
+    _rf_images("m = 1 nothing", "mnist", "1", 64.0, 0.0, 14),
+    _rf_images("m = 1 nothing", "fashion_mnist", "1", 64.0, 0.0, 14),
+    _rf_images("(median d₁/d₂ 0.86 on MNIST)", "mnist", "inf", 64.0, 0.857, 14, "ratio_median"),
     _ldm("crosses 1/2 between n = 59 (0.35) and 84 (0.86)", 59, "paper", "p_positive", 0.347),
     _ldm("crosses 1/2 between n = 59 (0.35) and 84 (0.86)", 84, "paper", "p_positive", 0.857),
     _ldm("collapses to 0.010, 0.017, 0.013 at n = 99, 100, 101", 99, "paper", "p_positive", 0.010),
