@@ -8,7 +8,7 @@ samples, they tell how P(Δ>0) responds to spread and to copying separately
 - ``true_law``: N fresh draws from the data law N(0, I_d) — a generator that generalizes
   perfectly and has the right spread (the copy fraction 0);
 - ``moment_matched``: N draws from N(μ̂, Σ̂), μ̂ and Σ̂ the mean and covariance of the model's own
-  samples — the model's spread, no knowledge of the training set;
+  samples — the model's first two moments, and through them all it knows of the training set;
 - ``copies_5``, ``copies_25``, ``copies_100``: the true-law draws with the first ⌊f N⌉ rows replaced
   by training points drawn uniformly with replacement, f = 5 %, 25 %, 100 % — known copying, the
   right spread otherwise.
