@@ -219,8 +219,8 @@ def test_quick_results_show_the_transition(quick_run):
         above = grp[grp.n > d].sort_values("n")
         assert (above.h2_mean < 1.0).all() and np.all(np.diff(above.h2_mean) < 0)
     # the authors' determinant cut-off: H^2 = 1 at every n in d = 100 (the eigenvalues of Sigma_G are below 1;
-    # where the cut-off does not apply, at n = d + 1 with an ill-conditioned Sigma_G, H^2 is 1 to rounding)
-    assert (hell[hell.d == 100].h2_paper_mean > 1.0 - 1e-12).all()
+    # where the cut-off does not apply, at n = d + 1 with an ill-conditioned Sigma_G, the exact H^2 is 1 - O(1e-11))
+    assert (hell[hell.d == 100].h2_paper_mean > 1.0 - 1e-8).all()
     d16h = exact[exact.d == 16]
     assert (d16h.h2_paper_mean >= d16h.h2_mean).all()
     trans = pd.read_parquet(quick_run / "results" / "ldm" / "transition_summary.parquet")
