@@ -144,6 +144,25 @@ def load_checkpoint(path: Path, fingerprint: dict) -> dict | None:
     return state
 
 
+def save_finite_checkpoint(path: Path, state: dict, what: str) -> None:
+    """:func:`save_checkpoint` of ``state`` only when its losses and weights are finite; otherwise the older
+    checkpoint of the run is removed too and FloatingPointError names ``what`` (never a poisoned resume)."""
+    if not _all_finite(state):
+        path.unlink(missing_ok=True)
+        raise FloatingPointError(f"{what}; no checkpoint written")
+    save_checkpoint(path, state)
+
+
+def checkpoint_due(cfg: TrainingConfig, step: int, total: int) -> bool:
+    """A checkpoint after optimizer step ``step`` (1-based count) of ``total``, other than the final one."""
+    return cfg.checkpoint_every > 0 and step % cfg.checkpoint_every == 0 and step < total
+
+
+def epoch_order(n: int, seed: int, experiment: str, key, epoch: int, device) -> torch.Tensor:
+    """The order of the n images in ``epoch``, drawn from (seed, experiment/epoch, key, epoch)."""
+    return torch.randperm(n, generator=torch_generator(seed, f"{experiment}/epoch", *key, epoch)).to(device)
+
+
 def train_ddpm(
     model: torch.nn.Module,
     images: torch.Tensor,
@@ -196,14 +215,9 @@ def train_ddpm(
             "losses": losses[:step].cpu(),
             "fingerprint": fingerprint,
         }
-        if not _all_finite(state):  # never write a poisoned checkpoint; drop an older one of this run
-            path.unlink(missing_ok=True)
-            bad = int(torch.argmin(torch.isfinite(losses[:step]).int())) if step else 0
-            raise FloatingPointError(
-                f"{experiment} n={n}: non-finite loss or weights by step {step} (first non-finite loss at step "
-                f"{bad}); no checkpoint written"
-            )
-        save_checkpoint(path, state)
+        bad = int(torch.argmin(torch.isfinite(losses[:step]).int())) if step else 0
+        what = f"{experiment} n={n}: non-finite loss or weights by step {step} (first non-finite loss at step {bad})"
+        save_finite_checkpoint(path, state, what)
 
     forward = torch.compile(model) if cfg.compile else model
     bf16 = cfg.use_bf16(device)
@@ -215,7 +229,7 @@ def train_ddpm(
     ):
         epoch, b = divmod(step, per_epoch)
         if epoch != order_epoch:
-            order = torch.randperm(n, generator=torch_generator(seed, f"{experiment}/epoch", *key, epoch)).to(device)
+            order = epoch_order(n, seed, experiment, key, epoch, device)
             order_epoch = epoch
         idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
@@ -226,12 +240,7 @@ def train_ddpm(
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step()
         losses[step] = loss.detach().float()
-        if (
-            path is not None
-            and cfg.checkpoint_every > 0
-            and (step + 1) % cfg.checkpoint_every == 0
-            and step + 1 < total
-        ):
+        if path is not None and checkpoint_due(cfg, step + 1, total):
             save(step + 1)
     if path is not None:
         save(total)
@@ -336,12 +345,7 @@ def train_ddpm_packed(
             "losses": losses[:, :step].cpu(),
             "fingerprint": fingerprint,
         }
-        if not _all_finite(state):
-            path.unlink(missing_ok=True)
-            raise FloatingPointError(
-                f"{experiment} n={n}: non-finite loss or weights in a pack by step {step}; no checkpoint written"
-            )
-        save_checkpoint(path, state)
+        save_finite_checkpoint(path, state, f"{experiment} n={n}: non-finite loss or weights in a pack by step {step}")
 
     template = copy.deepcopy(models[0]).to("meta")
 
@@ -364,10 +368,7 @@ def train_ddpm_packed(
     ):
         epoch, b = divmod(step, per_epoch)
         if epoch != order_epoch:
-            orders = [
-                torch.randperm(n, generator=torch_generator(seed, f"{experiment}/epoch", *keys[k], epoch)).to(device)
-                for k in range(K)
-            ]
+            orders = [epoch_order(n, seed, experiment, key, epoch, device) for key in keys]
             order_epoch = epoch
         batch = []
         for k in range(K):
@@ -383,12 +384,7 @@ def train_ddpm_packed(
             _clip_per_model([params[name].grad for name in names], cfg.grad_clip)
         opt.step()
         losses[:, step] = per_model.detach().float()
-        if (
-            path is not None
-            and cfg.checkpoint_every > 0
-            and (step + 1) % cfg.checkpoint_every == 0
-            and step + 1 < total
-        ):
+        if path is not None and checkpoint_due(cfg, step + 1, total):
             save(step + 1)
     if path is not None:
         save(total)

@@ -120,6 +120,10 @@ class TrialRecords:
     def checkpoint(self, name: str) -> Path:
         return self.folder / f"{name}.ckpt"
 
+    def pack_checkpoint(self, names: list[str]) -> Path:
+        """The checkpoint of a pack trained together: named after its first trial and its size."""
+        return self.checkpoint(f"{names[0]}+pack{len(names)}")
+
     def arrays(self, name: str) -> Path:
         return self.folder / f"{name}.npz"
 
@@ -138,7 +142,7 @@ class TrialRecords:
     def clear(self, names) -> None:
         """Remove the records, arrays and checkpoints of ``names``, and the checkpoint of any pack they began."""
         for name in names:
-            packs = self.checkpoint(name).parent.glob(f"{Path(name).name}+pack*.ckpt")
+            packs = self.checkpoint(name).parent.glob(f"{Path(name).name}+pack*.ckpt")  # any pack_checkpoint it began
             for path in (self.folder / f"{name}.json", self.checkpoint(name), self.arrays(name), *packs):
                 path.unlink(missing_ok=True)
 
@@ -227,7 +231,7 @@ def train_pack(models, image_sets, tcfg, seed: int, experiment: str, keys, names
                 context=records.stamp,
             )
         ]
-    ckpt = records.checkpoint(f"{names[0]}+pack{len(models)}")
+    ckpt = records.pack_checkpoint(names)
     return train_ddpm_packed(
         models, image_sets, tcfg, seed, experiment, keys, checkpoint=ckpt, device=device, context=records.stamp
     )
@@ -257,7 +261,7 @@ def gaussian_block(
         for t, name, model, res, (train, subset) in zip(pack, names, models, results, setups):
             rows[t] = [gaussian_evaluate(model, res, cfg, n, t, train, subset, seed, device)]
             records.save(name, rows[t])
-        records.checkpoint(f"{names[0]}+pack{len(pack)}").unlink(missing_ok=True)
+        records.pack_checkpoint(names).unlink(missing_ok=True)
     return [r for t in trials for r in rows[t]]
 
 
@@ -376,7 +380,7 @@ def memorization_seeds(data, cfg: dict, shared: dict, n: int, m: float, seed: in
             write_npz(records.arrays(names[s]), arrays)
             records.save(names[s], [row])
             out[s] = (row, arrays)
-        records.checkpoint(f"{pack_names[0]}+pack{len(pack)}").unlink(missing_ok=True)
+        records.pack_checkpoint(pack_names).unlink(missing_ok=True)
     return [out[s] for s in sorted(out)]
 
 
