@@ -117,7 +117,12 @@ def log_self_overlap(points: torch.Tensor, eps: float, block: int = DEFAULT_BLOC
         = (4π eps²)^{−d/2} n^{−2} [n + 2 Σ_{i<j} exp(−‖x_i − x_j‖² / (4 eps²))]
     (:func:`log_diagonal_self_overlap`, :func:`log_pair_overlap`)."""
     n, d = points.shape
-    return float(np.logaddexp(log_diagonal_self_overlap(d, eps, n), log_pair_overlap(points, eps, block)))
+    return log_self_from_pairs(d, eps, n, log_pair_overlap(points, eps, block))
+
+
+def log_self_from_pairs(d: int, eps: float, size: int, log_pairs: float) -> float:
+    """log ∫ρ² = log(D + P) from the pair part's log (:func:`log_pair_overlap`), D in closed form."""
+    return float(np.logaddexp(log_diagonal_self_overlap(d, eps, size), log_pairs))
 
 
 def log_cross_overlap(

@@ -41,13 +41,18 @@ GRID_HALF_WIDTH = 5.0  # in units of the pixel standard deviation
 _FLOAT32_BLOCK = 512
 
 
+def _float32_width(sigma: float, n: int, d: int) -> torch.Tensor:
+    """ε = σ (1/n)^{1/d}, rounded to float32 as the authors' code holds it."""
+    return torch.tensor(sigma * (1.0 / n) ** (1.0 / d), dtype=torch.float32)
+
+
 def float32_self_term(points: torch.Tensor, sigma: float) -> float:
     """The authors' float32 ∫ρ² of the KDE of ``points`` (width ε = σ n^{−1/d} rounded to float32),
     scaled by (2π)^{(d−1)/2}: S / (√(2π) (2ε²)^{d/2} n²), S = Σ_{i,j} exp(−‖x_i − x_j‖²/(4ε²)) with the
     n diagonal terms equal to 1, every operation in float32."""
     x = points.to(torch.float32)
     n, d = x.shape
-    eps = torch.tensor(sigma * (1.0 / n) ** (1.0 / d), dtype=torch.float32)
+    eps = _float32_width(sigma, n, d)
     c = x - x.mean(0)
     sq = (c * c).sum(1)
     total = torch.zeros((), dtype=torch.float32)
@@ -66,7 +71,7 @@ def float64_cross_term(points: torch.Tensor, sigma: float, law: GaussianLaw) -> 
     float64. Raises FloatingPointError where their determinant cut-off (det M ≤ e^{−25}) would divide by 0."""
     x = points.to(torch.float32).to(torch.float64)
     n, d = x.shape
-    eps = float(torch.tensor(sigma * (1.0 / n) ** (1.0 / d), dtype=torch.float32))
+    eps = float(_float32_width(sigma, n, d))
     M = law.cov.to(torch.float64) + eps * eps * torch.eye(d, dtype=torch.float64)
     det = float(torch.linalg.det(M))
     if not det > math.exp(DET_CUTOFF_LOG):

@@ -75,8 +75,8 @@ def full_dimensional_metric(train, original, generated, sigma: float = 1.0) -> d
         LOG_2,
         check_equal_diagonals,
         log_cross_overlap,
-        log_diagonal_self_overlap,
         log_pair_overlap,
+        log_self_from_pairs,
         log_self_overlap,
         signed_log_sum,
         transition_delta,
@@ -87,8 +87,10 @@ def full_dimensional_metric(train, original, generated, sigma: float = 1.0) -> d
     e_t, e_o, e_g = (float(kernel_width_large_d(sigma, d, len(s))) for s in (train, original, generated))
     check_equal_diagonals(d, e_t, len(train), e_o, len(original))
     pairs_t, pairs_o = log_pair_overlap(train, e_t), log_pair_overlap(original, e_o)
-    self_t = float(np.logaddexp(log_diagonal_self_overlap(d, e_t, len(train)), pairs_t))
-    self_o = float(np.logaddexp(log_diagonal_self_overlap(d, e_o, len(original)), pairs_o))
+    self_t, self_o = (
+        log_self_from_pairs(d, e_t, len(train), pairs_t),
+        log_self_from_pairs(d, e_o, len(original), pairs_o),
+    )
     self_g = log_self_overlap(generated, e_g)
     cross_t, cross_o = log_cross_overlap(train, e_t, generated, e_g), log_cross_overlap(original, e_o, generated, e_g)
     e_tg = signed_log_sum([self_t, self_g, LOG_2 + cross_t], [1, 1, -1])
