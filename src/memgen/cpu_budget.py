@@ -2,7 +2,7 @@
 says so before a multi-day run starts (no torch: the Snakefile calls it at every start).
 
 Training images per job: Fig. 4 blocks train ``trials_per_job`` U-Nets for ``epochs`` passes of
-⌈n/batch⌉ batches; the study of m trains ``seeds`` U-Nets for ``steps`` batches. The CPU throughput is
+⌈n/batch⌉ batches (or ``steps`` batches where the config fixes them); the study of m trains ``seeds`` U-Nets for ``steps`` batches. The CPU throughput is
 the measured 33.0 images/s of the 12.8 M-parameter 16×16 U-Net (base 88 channels, widths ×(1, 2, 2),
 2 residual blocks per level; ``bench/bench_unet.py``, 2 cores, float32), scaled by a convolution-cost
 proxy, cost ∝ base_channels² · Σ_k mult_k² · num_res_blocks · image_size² (it predicts 20 images/s
@@ -42,7 +42,9 @@ def unet_cpu_hours(unet: dict) -> dict[str, tuple[int, float]]:
     """Rule name -> (jobs, estimated CPU hours of all of them) for the config section ``unet``."""
     g, mem = unet["gaussian"], unet["memorization"]
     ns = [int(n) for n in log_int_grid(g["n"]["min"], g["n"]["max"], g["n"]["num"])]
-    per_trial = {n: g["epochs"] * math.ceil(n / g["batch_size"]) * g["batch_size"] for n in ns}
+    per_trial = {
+        n: (g["steps"] if g.get("steps") else g["epochs"] * math.ceil(n / g["batch_size"])) * g["batch_size"] for n in ns
+    }
     blocks = math.ceil(g["trials"] / g["trials_per_job"])
     gauss_images = g["trials"] * sum(per_trial.values())
     mem_jobs = len(mem["datasets"]) * len(mem["n"]) * len(mem["m"])

@@ -38,6 +38,7 @@ from memgen.training import TrainingConfig, build_unet, mean_eps_loss, train_ddp
 from memgen.unet import UNetConfig
 
 SAMPLERS = {"ddpm": ddpm_sample, "ddim": ddim_sample}
+LOSS_WINDOWS = 40  # windows of the tabulated training loss curve (loss_curve)
 CODE_MODULES = ("diffusion", "kde", "memorization", "paper_arithmetic", "training", "unet", "experiments/unet")
 
 
@@ -210,7 +211,24 @@ def loss_tail(losses: np.ndarray) -> dict:
         float(losses[-k:].mean()),
         float(losses[-2 * k : -k].mean()) if len(losses) >= 2 * k else float("nan"),
     )
-    return {"final_loss": last, "loss_drift": (last - before) / last if math.isfinite(before) else 0.0}
+    return {
+        "final_loss": last,
+        "loss_drift": (last - before) / last if math.isfinite(before) else 0.0,
+        "loss_curve": loss_curve(losses),
+    }
+
+
+def loss_curve(losses: np.ndarray, windows: int = LOSS_WINDOWS) -> list[float]:
+    """The training loss curve as the means over ``windows`` consecutive equal stretches of the steps (fewer
+    when there are fewer steps): window k averages the losses of steps ⌊kS/w⌋ … ⌊(k+1)S/w⌋ − 1."""
+    losses = np.asarray(losses, dtype=np.float64)
+    edges = np.linspace(0, len(losses), min(windows, len(losses)) + 1).astype(int)
+    return [float(losses[a:b].mean()) for a, b in zip(edges[:-1], edges[1:])]
+
+
+def mean_curve(curves) -> list[float]:
+    """The elementwise mean of equal-length loss curves (the trials or seeds of one point)."""
+    return np.mean(np.stack([np.asarray(c, dtype=np.float64) for c in curves]), axis=0).tolist()
 
 
 def train_pack(models, image_sets, tcfg, seed: int, experiment: str, keys, names, records: TrialRecords, device):
@@ -277,6 +295,7 @@ def summarise_gaussian(df: pd.DataFrame) -> pd.DataFrame:
         for col in ("e_tg", "e_og", "memorized_fraction", "final_loss", "loss_drift"):
             row[f"{col}_mean"] = grp[col].mean()
             row[f"{col}_sem"] = grp[col].std(ddof=1) / math.sqrt(len(grp)) if len(grp) > 1 else 0.0
+        row["loss_curve"] = mean_curve(grp["loss_curve"])
         rows.append(row)
     out = pd.DataFrame(rows).sort_values("n", ignore_index=True)
     for col in ("e_tg", "e_og"):
@@ -385,10 +404,20 @@ def memorization_seeds(data, cfg: dict, shared: dict, n: int, m: float, seed: in
 
 
 def summarise_memorization(df: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std over seeds per (dataset, n, m)."""
+    """Mean and std over seeds per (dataset, n, m); the memorized fraction of all the point's samples pooled,
+    with its Wilson interval (``memorized_low``, ``memorized_high``: the sampling error of the trained models,
+    not the spread over training seeds); the seeds' mean training loss curve."""
     cols = ["train_loss", "test_loss", "loss_gap", "memorized_fraction", "ratio_median", "final_loss", "loss_drift"]
-    g = df.groupby(["dataset", "n", "m"])[cols]
+    keys = ["dataset", "n", "m"]
+    g = df.groupby(keys)[cols]
     out = g.mean().add_suffix("_mean").join(g.std(ddof=1).fillna(0.0).add_suffix("_std")).join(g.size().rename("seeds"))
+    extra = {}
+    for key, grp in df.groupby(keys):
+        memorized = np.rint(grp["memorized_fraction"] * grp["samples"]).astype(int)
+        signs = np.concatenate([np.r_[np.ones(k), -np.ones(s - k)] for k, s in zip(memorized, grp["samples"])])
+        prop = probability_positive(signs)
+        extra[key] = {"memorized_low": prop.low, "memorized_high": prop.high, "loss_curve": mean_curve(grp["loss_curve"])}
+    out = out.join(pd.DataFrame.from_dict(extra, orient="index").rename_axis(keys))
     return out.reset_index()
 
 
