@@ -40,6 +40,17 @@ def test_paper_scale_is_hundreds_of_cpu_hours_and_the_quick_preset_minutes():
     assert round(h) == 65 and round(hours["unet_memorization"][1], -1) == 420  # the README's numbers
     assert hours["unet_memorization"][0] == 24
     message = cpu_warning(_config()["unet"])
-    assert "unet_gaussian_block: 40 jobs" in message and "PRESET=quick" in message
+    assert "unet_gaussian_block: 40 jobs" in message and "PRESET=cpu" in message
     quick = _config("presets/quick.yaml")
     assert sum(h for _, h in unet_cpu_hours(quick["unet"]).values()) < 0.5 and cpu_warning(quick["unet"]) is None
+    assert cpu_warning(_config("presets/cpu.yaml")["unet"]) is None
+
+
+def test_a_fixed_step_budget_replaces_the_epochs():
+    cpu = _config("presets/cpu.yaml")["unet"]
+    g = cpu["gaussian"]
+    jobs, h = unet_cpu_hours(cpu)["unet_gaussian_block"]
+    # 5 sizes (4 ... 1024), 8 trials each, 1000 steps of 16 images whatever n: the epochs no longer count
+    images = 5 * 8 * 1000 * 16
+    assert g["steps"] == 1000 and jobs == 5
+    assert h == pytest.approx(images / cpu_images_per_second(g["model"], 8) / 3600)

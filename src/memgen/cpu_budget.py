@@ -76,7 +76,8 @@ def cpu_warning(unet: dict, threshold_hours: float = WARN_ABOVE_HOURS) -> str | 
         f"memgen: no CUDA GPU here, and the U-Net jobs of this config would take about {total:,.0f} CPU hours on 2 cores",
         f"(rough estimate from the measured {REFERENCE_IMAGES_PER_S:g} images/s of the 12.8 M-parameter U-Net):",
         *(f"  {rule}: {jobs} jobs, ~{h:,.1f} h" for rule, (jobs, h) in hours.items()),
-        "On a CPU use `make figures PRESET=quick`; otherwise run on a GPU machine, or send the GPU jobs to a",
+        "On a CPU use `make figures PRESET=cpu` (every figure with small U-Nets trained to the end, within 90 min on",
+        "2 cores; PRESET=quick: plumbing in minutes); otherwise run on a GPU machine, or send the GPU jobs to a",
         "cluster (--profile profiles/slurm; ignore this message when they go there).",
     ]
     return "\n".join(lines)
