@@ -43,7 +43,8 @@ def unet_cpu_hours(unet: dict) -> dict[str, tuple[int, float]]:
     g, mem = unet["gaussian"], unet["memorization"]
     ns = [int(n) for n in log_int_grid(g["n"]["min"], g["n"]["max"], g["n"]["num"])]
     per_trial = {
-        n: (g["steps"] if g.get("steps") else g["epochs"] * math.ceil(n / g["batch_size"])) * g["batch_size"] for n in ns
+        n: (g["steps"] if g.get("steps") else g["epochs"] * math.ceil(n / g["batch_size"])) * g["batch_size"]
+        for n in ns
     }
     blocks = math.ceil(g["trials"] / g["trials_per_job"])
     gauss_images = g["trials"] * sum(per_trial.values())

@@ -416,7 +416,11 @@ def summarise_memorization(df: pd.DataFrame) -> pd.DataFrame:
         memorized = np.rint(grp["memorized_fraction"] * grp["samples"]).astype(int)
         signs = np.concatenate([np.r_[np.ones(k), -np.ones(s - k)] for k, s in zip(memorized, grp["samples"])])
         prop = probability_positive(signs)
-        extra[key] = {"memorized_low": prop.low, "memorized_high": prop.high, "loss_curve": mean_curve(grp["loss_curve"])}
+        extra[key] = {
+            "memorized_low": prop.low,
+            "memorized_high": prop.high,
+            "loss_curve": mean_curve(grp["loss_curve"]),
+        }
     out = out.join(pd.DataFrame.from_dict(extra, orient="index").rename_axis(keys))
     return out.reset_index()
 
