@@ -28,7 +28,7 @@ import torch
 
 from memgen.data import DATASET_KEY, block_average, load_prepared, take_images
 from memgen.diffusion import LinearSchedule, ddim_sample, ddpm_sample
-from memgen.io import atomic_write, provenance, read_tables, source_digest, write_npz, write_table
+from memgen.io import atomic_write, provenance, read_tables, sidecar_path, source_digest, write_npz, write_table
 from memgen.grids import m_label, m_seed_key, parse_m, trial_range
 from memgen.kde import pixel_transition, probability_positive
 from memgen.paper_arithmetic import grid_pixel_transition
@@ -454,10 +454,12 @@ def main(argv=None) -> None:
     start = time.perf_counter()
     if args.command == "summarise":
         fn = summarise_gaussian if args.kind == "gaussian" else summarise_memorization
+        # the jobs' shared config slice (every input was run with it) names the summary's scale too
+        job_config = json.loads(sidecar_path(args.tables[0]).read_text()).get("config", {})
         write_table(
             fn(read_tables(args.tables)),
             args.out,
-            provenance({"inputs": args.tables}, seed=None, wall_time_s=time.perf_counter() - start),
+            provenance({**job_config, "inputs": args.tables}, seed=None, wall_time_s=time.perf_counter() - start),
         )
         print(f"wrote {args.out}")
         return
