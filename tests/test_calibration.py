@@ -72,3 +72,16 @@ def test_metric_responds_to_spread_and_to_copying():
     copies = p_positive(lambda X: copies_mixture(X, torch.randn(1000, 8, generator=g, dtype=torch.float64), 0.25, g))
     print(f"P(Δ>0): s = 0.8 {narrow.p:.2f}, s = 1.25 {wide.p:.2f}, 25 % copies {copies.p:.2f}")
     assert narrow.low > 0.7 and wide.high < 0.3 and copies.p == 0.0
+
+
+def test_reference_generators_take_the_pixel_law_of_paper_b():
+    g = torch.Generator().manual_seed(3)
+    train = 0.5 + 0.1 * torch.randn(7, 64, generator=g, dtype=torch.float64)
+    refs = reference_generators(train, torch.zeros(4000, 64), g, mean=0.5, std=0.1)
+    truth = refs["true_law"]
+    # 256,000 draws of N(0.5, 0.1^2): the mean within 5 standard errors, the variance within 2 %
+    assert abs(float(truth.mean()) - 0.5) < 5 * 0.1 / 256_000**0.5
+    assert float(truth.var()) == pytest.approx(0.01, rel=0.02)
+    copies = refs["copies_100"]
+    assert all(any(torch.equal(row, t) for t in train) for row in copies[:50])
+    assert torch.equal(refs["copies_25"][1000:], truth[1000:])  # 25 % of 4000 rows copied, the rest the true law

@@ -75,8 +75,11 @@ def test_gaussian_summary_averages_the_trials_loss_curves():
             "final_loss": 0.1,
             "loss_drift": 0.0,
             "loss_curve": [[2.0, 1.0], [4.0, 3.0], [1.0, 1.0]],
+            "delta_sign_true_law": [1.0, 1.0, -1.0],
         }
     )
     out = summarise_gaussian(rows)
+    assert out.p_positive_true_law.tolist() == [1.0, 0.0] and "p_positive_copies_100" not in out
+    assert out.ci_high_true_law.iloc[1] == pytest.approx(Z * Z / (1 + Z * Z), rel=1e-12)  # Wilson, 0 of 1
     assert list(out.loss_curve.iloc[0]) == [3.0, 2.0] and list(out.loss_curve.iloc[1]) == [1.0, 1.0]
     assert out.p_positive.tolist() == [0.5, 1.0] and out.e_tg_scaled.tolist() == [1.0, 1.0]

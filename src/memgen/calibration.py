@@ -5,7 +5,7 @@ Scored with the same training set, original set, kernel widths and set size as a
 samples, they tell how P(Δ>0) responds to spread and to copying separately
 (``docs/transition-metric.md`` §6):
 
-- ``true_law``: N fresh draws from the data law N(0, I_d) — a generator that generalizes
+- ``true_law``: N fresh draws from the data law (N(0, I_d) for the RF bridge) — a generator that generalizes
   perfectly and has the right spread (the copy fraction 0);
 - ``moment_matched``: N draws from N(μ̂, Σ̂), μ̂ and Σ̂ the mean and covariance of the model's own
   samples — the model's first two moments, and through them all it knows of the training set;
@@ -53,11 +53,14 @@ def copies_mixture(
     return out
 
 
-def reference_generators(train: torch.Tensor, samples: torch.Tensor, generator: torch.Generator) -> dict:
-    """The reference sets of the module doc, each as large as ``samples``: {name: (N, d) float64 tensor}.
+def reference_generators(
+    train: torch.Tensor, samples: torch.Tensor, generator: torch.Generator, mean: float = 0.0, std: float = 1.0
+) -> dict:
+    """The reference sets of the module doc, each as large as ``samples``: {name: (N, d) float64 tensor}; the
+    true law is N(mean, std² I_d) (N(0, I_d) by default; Paper B's pixels: N(0.5, 0.1²)).
     Draw order (fixed): the true-law sample, the copy indices per fraction, the moment-matched noise."""
     size, d = samples.shape
-    truth = torch.randn(size, d, generator=generator, dtype=torch.float64)
+    truth = mean + std * torch.randn(size, d, generator=generator, dtype=torch.float64)
     out = {"true_law": truth}
     for name, fraction in COPY_FRACTIONS.items():
         out[name] = copies_mixture(train, truth, fraction, generator)

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from memgen.calibration import REFERENCE_GENERATORS, reference_generators
 from memgen.data import DATASET_KEY, block_average, load_prepared, take_images
 from memgen.diffusion import LinearSchedule, ddim_sample, ddpm_sample
 from memgen.io import atomic_write, provenance, read_tables, sidecar_path, source_digest, write_npz, write_table
@@ -39,7 +40,16 @@ from memgen.unet import UNetConfig
 
 SAMPLERS = {"ddpm": ddpm_sample, "ddim": ddim_sample}
 LOSS_WINDOWS = 40  # windows of the tabulated training loss curve (loss_curve)
-CODE_MODULES = ("diffusion", "kde", "memorization", "paper_arithmetic", "training", "unet", "experiments/unet")
+CODE_MODULES = (
+    "calibration",
+    "diffusion",
+    "kde",
+    "memorization",
+    "paper_arithmetic",
+    "training",
+    "unet",
+    "experiments/unet",
+)
 
 
 def unet_config(model: dict, image_size: int) -> UNetConfig:
@@ -169,8 +179,9 @@ def gaussian_setup(cfg: dict, n: int, trial: int, original: torch.Tensor, seed: 
 
 def gaussian_evaluate(model, res, cfg: dict, n: int, trial: int, train, subset, seed: int, device) -> dict:
     """The row of one trained trial: ``generated`` images, the per-pixel E_TG, E_OG, Δ against the training
-    set and the original subset (widths σ/size, eq. 24; exact and on the authors' 16-point grid), and the
-    memorized fraction of the generated images."""
+    set and the original subset (widths σ/size, eq. 24; exact and on the authors' 16-point grid), the sign of
+    Δ of each reference generator of :mod:`memgen.calibration` (as many images, the same sets: true law,
+    training copies, the samples' moment-matched twin), and the memorized fraction of the generated images."""
     size, d = cfg["image_size"], cfg["image_size"] ** 2
     gen = generate(
         model,
@@ -184,6 +195,17 @@ def gaussian_evaluate(model, res, cfg: dict, n: int, trial: int, train, subset, 
     metric = pixel_transition(train.double(), subset.double(), gen, cfg["sigma"])
     grid = grid_pixel_transition(train.double(), subset.double(), gen, cfg["sigma"], cfg["mu"])
     nn = nearest_neighbours(gen, train.double())
+    references = reference_generators(
+        train.double(),
+        gen,
+        torch_generator(seed, "unet_gaussian/reference", n, trial),
+        mean=cfg["mu"],
+        std=cfg["sigma"],
+    )
+    reference_signs = {
+        f"delta_sign_{name}": float(np.sign(pixel_transition(train.double(), subset.double(), ref, cfg["sigma"]).delta))
+        for name, ref in references.items()
+    }
     return {
         "n": n,
         "trial": trial,
@@ -194,6 +216,7 @@ def gaussian_evaluate(model, res, cfg: dict, n: int, trial: int, train, subset, 
         "e_tg_grid": grid.e_tg,
         "e_og_grid": grid.e_og,
         "delta_sign_grid": float(np.sign(grid.delta)),
+        **reference_signs,
         "memorized_fraction": float(nn.memorized().double().mean()),
         **loss_tail(res.losses),
         "steps": res.steps,
@@ -284,14 +307,18 @@ def gaussian_block(
 
 
 def summarise_gaussian(df: pd.DataFrame) -> pd.DataFrame:
-    """Per n: P(Δ>0) with its Wilson interval — exact per-pixel integrals and the authors' 16-point sum
-    (``_grid``) — E_TG and E_OG (mean, sem) and Ê = mean / (mean at the smallest n)."""
+    """Per n: P(Δ>0) with its Wilson interval — exact per-pixel integrals, the authors' 16-point sum
+    (``_grid``) and each reference generator (``_true_law``, ``_copies_100``, …) — E_TG and E_OG (mean, sem) and Ê = mean / (mean at the smallest n)."""
     rows = []
     for n, grp in df.groupby("n"):
         prop = probability_positive(grp["delta_sign"].to_numpy())
         grid = probability_positive(grp["delta_sign_grid"].to_numpy())
         row = {"n": n, "p_positive": prop.p, "ci_low": prop.low, "ci_high": prop.high, "trials": prop.trials}
         row.update(p_positive_grid=grid.p, ci_low_grid=grid.low, ci_high_grid=grid.high)
+        for name in REFERENCE_GENERATORS:
+            if f"delta_sign_{name}" in grp:
+                ref = probability_positive(grp[f"delta_sign_{name}"].to_numpy())
+                row.update({f"p_positive_{name}": ref.p, f"ci_low_{name}": ref.low, f"ci_high_{name}": ref.high})
         for col in ("e_tg", "e_og", "memorized_fraction", "final_loss", "loss_drift"):
             row[f"{col}_mean"] = grp[col].mean()
             row[f"{col}_sem"] = grp[col].std(ddof=1) / math.sqrt(len(grp)) if len(grp) > 1 else 0.0
