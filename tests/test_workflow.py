@@ -99,6 +99,17 @@ def test_paper_scale_dry_run_plans_every_figure(tmp_path):
     assert not (work / "results").exists()
 
 
+def test_cpu_preset_plans_every_figure_without_a_cpu_warning(tmp_path):
+    work = copy_repo(tmp_path / "repo")
+    proc = snakemake(work, "figures/all", "-n", "--cores", "2", "--configfile", "presets/cpu.yaml")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    jobs = planned_jobs(proc.stdout + proc.stderr)
+    assert all(jobs[f"figure_{name}"] == 1 for name in FIGURES)
+    # Fig. 4: 5 sizes n, one pack of 8 trials each; the study of m: 2 data sets x 3 n x 2 m, one seed
+    assert jobs["unet_gaussian_block"] == 5 and jobs["unet_memorization"] == 12
+    assert "CPU hours" not in proc.stderr
+
+
 def test_planning_imports_no_torch(tmp_path):
     """Planning the paper-scale DAG must not import torch (3-4 s at every Snakefile start): a torch
     that refuses to import, first on the path, leaves the dry run working."""
@@ -300,7 +311,16 @@ def test_quick_unet_tables(quick_run):
     assert g.e_og_scaled.iloc[0] == pytest.approx(1.0) and g.e_tg_scaled.iloc[0] == pytest.approx(1.0)
     assert (g.e_og_mean > 0).all() and (g.e_tg_mean > 0).all()
     assert ((g.ci_low_grid <= g.p_positive_grid) & (g.p_positive_grid <= g.ci_high_grid)).all()
+    for ref in ("true_law", "moment_matched", "copies_25", "copies_100"):  # the calibration, scored per trial
+        assert ((g[f"ci_low_{ref}"] <= g[f"p_positive_{ref}"]) & (g[f"p_positive_{ref}"] <= g[f"ci_high_{ref}"])).all()
+    # 20 epochs of ceil(n / 32) batches: 20 steps at n = 4 (one window each), 80 at n = 128 (40 windows)
+    assert [len(c) for c in g.loss_curve] == [20, 20, 40, 40]
     mem = pd.read_parquet(quick_run / "results/unet/memorization.parquet")
+    summary_meta = json.loads(sidecar_path(quick_run / "results/unet/memorization.parquet").read_text())
+    assert summary_meta["config"]["experiment"]["steps"] == 40  # the summary names its jobs' scale
+    assert (
+        (mem.memorized_low <= mem.memorized_fraction_mean) & (mem.memorized_fraction_mean <= mem.memorized_high)
+    ).all()
     datasets = {"mnist"} | ({"fashion_mnist"} if DEBIAN_FASHION.is_dir() else set())
     assert set(mem.dataset) == datasets and len(mem) == 4 * len(datasets)
     assert set(mem.m) == {"1", "inf"} and mem.memorized_fraction_mean.between(0, 1).all()
