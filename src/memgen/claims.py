@@ -93,6 +93,9 @@ def report(checks: list[ClaimCheck]) -> str:
 ROLE_OF_M = ("results/rf/role_of_m/simulation.parquet", {"shared.d": 200, "shared.seeds": 5, "experiment.t": 0.1})
 RF_IMAGES = {"shared.seeds": 3, "experiment.samples": 500, "experiment.n": 10, "experiment.resolution": 7}
 BRIDGE = {"shared.d": 16, "shared.seeds": 10, "shared.N": 1000}
+# the CPU preset's U-Nets (presets/cpu.yaml): the summaries carry their jobs' config slice
+UNET_MEMORIZATION = {"experiment.resolution": 14, "experiment.steps": 2000, "experiment.samples": 100}
+UNET_GAUSSIAN = {"experiment.image_size": 8, "experiment.steps": 1000, "experiment.trials": 8}
 
 
 def _role_of_m(text: str, psi_p: float, m: str, column: str, value: float, tol: float = 0.0005) -> Claim:
@@ -122,6 +125,15 @@ def _bridge(
     text: str, where: dict, column: str, value: float, agg: str = "mean", tol: float = 0.0005, kind: str = "transition"
 ) -> Claim:
     return Claim(text, f"results/bridge/{kind}/summary.parquet", where, column, value, tol, BRIDGE, agg)
+
+
+def _unet_memorization(text: str, dataset: str, n: int, m: str, column: str, value: float, tol=0.0005) -> Claim:
+    where = {"dataset": dataset, "n": n, "m": m}
+    return Claim(text, "results/unet/memorization.parquet", where, column, value, tol, UNET_MEMORIZATION)
+
+
+def _unet_gaussian(text: str, n: int, column: str, value: float, tol: float = 0.0005) -> Claim:
+    return Claim(text, "results/unet/gaussian/transition.parquet", {"n": n}, column, value, tol, UNET_GAUSSIAN)
 
 
 CLAIMS: list[Claim] = [
