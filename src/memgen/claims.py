@@ -264,4 +264,57 @@ CLAIMS: list[Claim] = [
         "max",
         kind="phase",
     ),
+    *(
+        _unet_memorization(text, dataset, n, "inf", "memorized_fraction_mean", value)
+        for text, dataset, n, value in (
+            ("MNIST 0.98 at n = 16", "mnist", 16, 0.98),
+            ("0.61 at n = 32", "mnist", 32, 0.61),
+            ("0.00 at n = 128; on Fashion-MNIST", "mnist", 128, 0.0),
+            ("on Fashion-MNIST 0.92 at n = 16", "fashion_mnist", 16, 0.92),
+            ("0.18 at n = 32", "fashion_mnist", 32, 0.18),
+            ("and 0.00 at n = 128 —", "fashion_mnist", 128, 0.0),
+        )
+    ),
+    Claim(
+        "(0.00 for both data sets",
+        "results/unet/memorization.parquet",
+        {"m": "1"},
+        "memorized_fraction_mean",
+        0.0,
+        0.0005,
+        UNET_MEMORIZATION,
+        "max",
+    ),
+    Claim(
+        "median d₁/d₂ 0.94–0.97",
+        "results/unet/memorization.parquet",
+        {"m": "1"},
+        "ratio_median_mean",
+        0.94,
+        0.005,
+        UNET_MEMORIZATION,
+        "min",
+    ),
+    Claim(
+        "median d₁/d₂ 0.94–0.97",
+        "results/unet/memorization.parquet",
+        {"m": "1"},
+        "ratio_median_mean",
+        0.97,
+        0.005,
+        UNET_MEMORIZATION,
+        "max",
+    ),
+    _unet_gaussian("the memorized fraction is 0.79 at n = 4", 4, "memorized_fraction_mean", 0.79, 0.005),
+    _unet_gaussian("0.18 at n = 16 and 0 from n = 64", 16, "memorized_fraction_mean", 0.175, 0.0005),
+    _unet_gaussian("Ê_OG falls from 487 at n = 4", 4, "e_og_mean", 487, 0.5),
+    _unet_gaussian("to 384 at n = 16", 16, "e_og_mean", 384, 0.5),
+    *(
+        _unet_gaussian("P(Δ > 0) is 0, 0, 0.25, 0.75, 0.50", n, "p_positive", value)
+        for n, value in ((4, 0.0), (16, 0.0), (64, 0.25), (256, 0.75), (1024, 0.5))
+    ),
+    *(
+        _unet_gaussian("fresh draws of the true law score 0, 0.125, 0.625, 0.50, 0.50", n, "p_positive_true_law", value)
+        for n, value in ((4, 0.0), (16, 0.125), (64, 0.625), (256, 0.5), (1024, 0.5))
+    ),
 ]
