@@ -127,9 +127,10 @@ def _bridge(
     return Claim(text, f"results/bridge/{kind}/summary.parquet", where, column, value, tol, BRIDGE, agg)
 
 
-def _unet_memorization(text: str, dataset: str, n: int, m: str, column: str, value: float, tol=0.0005) -> Claim:
-    where = {"dataset": dataset, "n": n, "m": m}
-    return Claim(text, "results/unet/memorization.parquet", where, column, value, tol, UNET_MEMORIZATION)
+def _unet_memorization(
+    text: str, where: dict, column: str, value: float, tol: float = 0.0005, agg: str = "mean"
+) -> Claim:
+    return Claim(text, "results/unet/memorization.parquet", where, column, value, tol, UNET_MEMORIZATION, agg)
 
 
 def _unet_gaussian(text: str, n: int, column: str, value: float, tol: float = 0.0005) -> Claim:
@@ -265,7 +266,7 @@ CLAIMS: list[Claim] = [
         kind="phase",
     ),
     *(
-        _unet_memorization(text, dataset, n, "inf", "memorized_fraction_mean", value)
+        _unet_memorization(text, {"dataset": dataset, "n": n, "m": "inf"}, "memorized_fraction_mean", value)
         for text, dataset, n, value in (
             ("MNIST 0.98 at n = 16", "mnist", 16, 0.98),
             ("0.61 at n = 32", "mnist", 32, 0.61),
@@ -275,36 +276,9 @@ CLAIMS: list[Claim] = [
             ("and 0.00 at n = 128 —", "fashion_mnist", 128, 0.0),
         )
     ),
-    Claim(
-        "(0.00 for both data sets",
-        "results/unet/memorization.parquet",
-        {"m": "1"},
-        "memorized_fraction_mean",
-        0.0,
-        0.0005,
-        UNET_MEMORIZATION,
-        "max",
-    ),
-    Claim(
-        "median d₁/d₂ 0.94–0.97",
-        "results/unet/memorization.parquet",
-        {"m": "1"},
-        "ratio_median_mean",
-        0.94,
-        0.005,
-        UNET_MEMORIZATION,
-        "min",
-    ),
-    Claim(
-        "median d₁/d₂ 0.94–0.97",
-        "results/unet/memorization.parquet",
-        {"m": "1"},
-        "ratio_median_mean",
-        0.97,
-        0.005,
-        UNET_MEMORIZATION,
-        "max",
-    ),
+    _unet_memorization("(0.00 for both data sets", {"m": "1"}, "memorized_fraction_mean", 0.0, agg="max"),
+    _unet_memorization("median d₁/d₂ 0.94–0.97", {"m": "1"}, "ratio_median_mean", 0.94, 0.005, "min"),
+    _unet_memorization("median d₁/d₂ 0.94–0.97", {"m": "1"}, "ratio_median_mean", 0.97, 0.005, "max"),
     _unet_gaussian("the memorized fraction is 0.79 at n = 4", 4, "memorized_fraction_mean", 0.79, 0.005),
     _unet_gaussian("0.18 at n = 16 and 0 from n = 64", 16, "memorized_fraction_mean", 0.175, 0.0005),
     _unet_gaussian("Ê_OG falls from 487 at n = 4", 4, "e_og_mean", 487, 0.5),
