@@ -163,6 +163,8 @@ BAD = [
     ),
     ({"unet": {"gaussian": {"original_subset": 200000}}}, "unet.gaussian.original_subset"),
     ({"rf_images": {"generation": {"p_over_n": [0.01, 1]}}}, "rf_images.generation.p_over_n.0"),
+    ({"rf_images": {"generation": {"resolutions": [7, 5]}}}, "rf_images.generation.resolutions.1"),
+    ({"rf_images": {"generation": {"resolutions": [7, 7]}}}, "rf_images.generation.resolutions"),
     ({"rf": {"d": 2}}, "rf.d"),
     ({"bridge": {"d": 2}}, "bridge.d"),
     ({"bridge": {"transition": {"psi_n": {"min": 0.05, "max": 8, "num": 5}}}}, "bridge.transition.psi_n.min"),

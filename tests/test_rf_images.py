@@ -49,18 +49,21 @@ def test_memorization_onset_is_the_first_p_over_n_above_the_level():
     from memgen.experiments.rf_images import memorization_onset
 
     rows = [
-        dict(dataset="mnist", m=m, p_over_n=r, seed=s, memorized_fraction=f, memorized_fraction_model=g)
-        for m, r, s, f, g in [
-            ("inf", 1, 0, 0.0, 0.0), ("inf", 1, 1, 0.0, 0.02), ("inf", 16, 0, 0.04, 0.2), ("inf", 16, 1, 0.08, 0.1),
-            ("inf", 64, 0, 0.3, 0.5), ("inf", 64, 1, 0.5, 0.5), ("1", 1, 0, 0.0, 0.0), ("1", 64, 0, 0.01, 0.0),
+        dict(dataset="mnist", resolution=res, m=m, p_over_n=r, seed=s, memorized_fraction=f, memorized_fraction_model=g)
+        for res, m, r, s, f, g in [
+            (7, "inf", 1, 0, 0.0, 0.0), (7, "inf", 1, 1, 0.0, 0.02), (7, "inf", 16, 0, 0.04, 0.2),
+            (7, "inf", 16, 1, 0.08, 0.1), (7, "inf", 64, 0, 0.3, 0.5), (7, "inf", 64, 1, 0.5, 0.5),
+            (7, "1", 1, 0, 0.0, 0.0), (7, "1", 64, 0, 0.01, 0.0),
+            (14, "inf", 16, 0, 0.0, 0.0), (14, "inf", 64, 0, 0.1, 0.04),  # later onset at the finer resolution
         ]
     ]  # fmt: skip
-    o = memorization_onset(pd.DataFrame(rows), level=0.05).set_index(["m", "space"])
-    assert o.loc[("inf", "pixels")].p_over_n_onset == 16 and o.loc[
-        ("inf", "pixels")
-    ].fraction_at_onset == pytest.approx(0.06)
-    assert o.loc[("inf", "model")].p_over_n_onset == 16 and o.loc[("inf", "model")].seeds == 2
-    assert not o.loc[("1", "pixels")].found and o.loc[("1", "pixels")].p_over_n_onset == 64
+    o = memorization_onset(pd.DataFrame(rows), level=0.05).set_index(["resolution", "m", "space"])
+    assert o.loc[(7, "inf", "pixels")].p_over_n_onset == 16
+    assert o.loc[(7, "inf", "pixels")].fraction_at_onset == pytest.approx(0.06)
+    assert o.loc[(7, "inf", "model")].p_over_n_onset == 16 and o.loc[(7, "inf", "model")].seeds == 2
+    assert not o.loc[(7, "1", "pixels")].found and o.loc[(7, "1", "pixels")].p_over_n_onset == 64
+    assert o.loc[(14, "inf", "pixels")].p_over_n_onset == 64 and o.loc[(14, "inf", "pixels")].seeds == 1
+    assert not o.loc[(14, "inf", "model")].found and len(o) == 6
 
 
 def test_test_error_on_the_training_images_equals_the_m_infinity_train_error():
@@ -183,7 +186,7 @@ def test_command_line_on_a_small_image_set(tmp_path):
     curves = {"t": 0.1, "n": [20], "m": [1, "inf"], "p_over_n": [0.5, 2], "n_test": 20}
     generation = {
         "n": 20,
-        "resolution": 14,
+        "resolutions": [14, 4],
         "m": ["inf"],
         "p_over_n": [2],
         "times": {"min": 0.01, "max": 2.0, "num": 4},
@@ -214,13 +217,14 @@ def test_command_line_on_a_small_image_set(tmp_path):
     out = ["--out", str(tmp_path / "gen.parquet"), "--samples", str(tmp_path / "grid.npz")]
     main(["generate", *common, *out, "--onset", str(tmp_path / "onset.parquet")])
     gen = pd.read_parquet(tmp_path / "gen.parquet")
-    assert len(gen) == 1 and 0 <= gen.memorized_fraction.iloc[0] <= 1 and 0 <= gen.memorized_fraction_model.iloc[0] <= 1
-    assert 0 < gen.modelled_pixels.iloc[0] <= 14 * 14
+    assert list(gen.resolution) == [14, 4]
+    assert gen.memorized_fraction.between(0, 1).all() and gen.memorized_fraction_model.between(0, 1).all()
+    assert 0 < gen.modelled_pixels.iloc[0] <= 14 * 14 and 0 < gen.modelled_pixels.iloc[1] <= 4 * 4
     onset = pd.read_parquet(tmp_path / "onset.parquet")
-    assert set(onset.space) == {"pixels", "model"} and len(onset) == 2
+    assert set(onset.space) == {"pixels", "model"} and sorted(onset.resolution) == [4, 4, 14, 14]
     with np.load(tmp_path / "grid.npz") as grid:
-        assert grid["minf_p40_samples"].shape == (4, 14, 14) and grid["minf_p40_nearest"].shape == (4, 14, 14)
-    assert gen.resolution.iloc[0] == 14
+        assert grid["r14_minf_p40_samples"].shape == (4, 14, 14) and grid["r14_minf_p40_nearest"].shape == (4, 14, 14)
+        assert grid["r4_minf_p40_samples"].shape == (4, 4, 4)
     common[2] = json.dumps({"shared": shared, "experiment": {**curves, "n": [41]}})
     with pytest.raises(Exception, match="rf_images.learning_curves.n = 41 .* holds only 40"):
         main(["learning-curves", *common, "--out", str(tmp_path / "bad.parquet")])

@@ -287,19 +287,24 @@ def test_quick_rf_images_on_real_data(quick_run):
             grp = grp.sort_values("p")
             assert grp[grp.p > n].E_train.max() < 1e-3 < grp[grp.p < n].E_train.min()
             assert grp.E_test.idxmax() == grp[grp.p == n].index[0]
-        gen = pd.read_parquet(quick_run / f"results/rf_images/{ds}/generation.parquet")
-        assert gen.memorized_fraction.between(0, 1).all() and (gen.ratio_median > 0).all()
-        # 7x7 images, n = 10: nothing memorized at p = n or with m = 1; a good part at p = 64 n, m = inf
-        assert (gen[(gen.p == 10) | (gen.m == "1")].memorized_fraction == 0).all()
+        every = pd.read_parquet(quick_run / f"results/rf_images/{ds}/generation.parquet")
+        assert sorted(every.resolution.unique()) == [7, 14]  # config.yaml's resolutions, which quick keeps
+        assert every.memorized_fraction.between(0, 1).all() and (every.ratio_median > 0).all()
+        assert (every[every.m == "1"].memorized_fraction == 0).all()  # m = 1 memorizes nothing at either
+        gen = every[every.resolution == 7]
+        # 7x7 images, n = 10: nothing memorized at p = n; a good part at p = 64 n, m = inf
+        assert (gen[gen.p == 10].memorized_fraction == 0).all()
         assert gen[(gen.p == 640) & (gen.m == "inf")].memorized_fraction.iloc[0] > 0.1
         onset = pd.read_parquet(quick_run / f"results/rf_images/{ds}/onset.parquet")
         assert set(onset.space) == {"pixels", "model"} and set(onset.m) == set(gen.m) and (onset.level == 0.05).all()
-        assert (gen.modelled_pixels <= 49).all()  # pixels constant over the 10 images are not modelled
-        pix = onset[onset.space == "pixels"].set_index("m")
-        assert pix.loc["inf"].found and pix.loc["inf"].p_over_n_onset > 1  # onset past p = n, as README says
-        assert not pix.loc["1"].found  # m = 1 memorizes nothing up to p = 64 n
+        assert (gen.modelled_pixels <= 49).all() and (every.modelled_pixels <= 196).all()  # constant pixels not modelled
+        pix = onset[onset.space == "pixels"].set_index(["resolution", "m"])
+        assert pix.loc[(7, "inf")].found and pix.loc[(7, "inf")].p_over_n_onset > 1  # onset past p = n, as README says
+        assert not pix.loc[(7, "1")].found  # m = 1 memorizes nothing up to p = 64 n
+        fine = pix.loc[(14, "inf")]  # at 14x14 the onset comes no earlier than at 7x7
+        assert not fine.found or fine.p_over_n_onset >= pix.loc[(7, "inf")].p_over_n_onset
         with np.load(quick_run / f"results/rf_images/{ds}/samples.npz") as npz:
-            assert any(k.endswith("_samples") for k in npz.files)
+            assert {k.split("_")[0] for k in npz.files if k.endswith("_samples")} == {"r7", "r14"}
 
 
 def test_quick_unet_tables(quick_run):

@@ -91,7 +91,7 @@ def report(checks: list[ClaimCheck]) -> str:
 
 
 ROLE_OF_M = ("results/rf/role_of_m/simulation.parquet", {"shared.d": 200, "shared.seeds": 5, "experiment.t": 0.1})
-RF_IMAGES = {"shared.seeds": 3, "experiment.samples": 500, "experiment.n": 10, "experiment.resolution": 7}
+RF_IMAGES = {"shared.seeds": 3, "experiment.samples": 500, "experiment.n": 10}  # resolution: a column of the rows
 BRIDGE = {"shared.d": 16, "shared.seeds": 10, "shared.N": 1000}
 # the CPU preset's U-Nets (presets/cpu.yaml): the summaries carry their jobs' config slice
 UNET_MEMORIZATION = {"experiment.resolution": 14, "experiment.steps": 2000, "experiment.samples": 100}
@@ -111,9 +111,8 @@ def _rf_images(
     resolution: int = 7,
     column: str = "memorized_fraction",
 ) -> Claim:
-    where = {"m": m, "p_over_n": p_over_n}
-    scale = {**RF_IMAGES, "experiment.resolution": resolution}
-    return Claim(text, f"results/rf_images/{dataset}/generation.parquet", where, column, value, 0.0005, scale)
+    where = {"resolution": resolution, "m": m, "p_over_n": p_over_n}
+    return Claim(text, f"results/rf_images/{dataset}/generation.parquet", where, column, value, 0.0005, RF_IMAGES)
 
 
 def _ldm(text: str, n: int, covariance: str, column: str, value: float) -> Claim:

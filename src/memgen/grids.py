@@ -50,10 +50,10 @@ def log_cell_edges(values) -> np.ndarray:
     return np.exp(np.concatenate([[lv[0] - (mid[0] - lv[0])], mid, [lv[-1] + (lv[-1] - mid[-1])]]))
 
 
-def sample_grid_key(m_text: str, p: int) -> str:
-    """Key prefix of the sample grid of (m label, p) in an RF-on-images samples.npz
+def sample_grid_key(m_text: str, p: int, resolution: int) -> str:
+    """Key prefix of the sample grid of (resolution, m label, p) in an RF-on-images samples.npz
     (arrays <key>_samples, <key>_nearest, <key>_ratio)."""
-    return f"m{m_text}_p{int(p)}"
+    return f"r{int(resolution)}_m{m_text}_p{int(p)}"
 
 
 def n_trial_blocks(trials: int, per_job: int) -> int:

@@ -143,15 +143,25 @@ def learning_curve_rows(data, cfg: dict, seed: int, device="cpu") -> list[dict]:
 
 
 def generation_rows(data, cfg: dict, seed: int, device="cpu") -> tuple[list[dict], dict[str, np.ndarray]]:
-    """Memorized fraction of generated images per (m, p, seed), and for the grid figure the first
-    ``grid`` samples (seed 0) with their nearest training images; ``cfg`` is the stage slice
+    """Memorized fraction of generated images per (resolution, m, p, seed), and for the grid figure the
+    first ``grid`` samples (seed 0) with their nearest training images; ``cfg`` is the stage slice
     {shared rf_images keys, experiment = rf_images.generation}.
 
-    The model lives on the standardised pixels that vary over the training set (constant ones are put
-    back unchanged); memorization (d₁/d₂ < 1/3) is measured in pixel space and in the model's space."""
+    The same n training images are block-averaged to each of ``resolutions``; at every resolution the
+    model lives on the standardised pixels that vary over the training set (constant ones are put back
+    unchanged); memorization (d₁/d₂ < 1/3) is measured in pixel space and in the model's space."""
+    rows, arrays = [], {}
+    for res in cfg["experiment"]["resolutions"]:
+        res_rows, res_arrays = _generation_rows_at(data, cfg, seed, res, device)
+        rows += res_rows
+        arrays |= res_arrays
+    return rows, arrays
+
+
+def _generation_rows_at(data, cfg: dict, seed: int, res: int, device) -> tuple[list[dict], dict[str, np.ndarray]]:
+    """:func:`generation_rows` at one resolution (the random streams do not depend on it)."""
     sh, ex = cfg["shared"], cfg["experiment"]
     n = ex["n"]
-    res = ex["resolution"]
     st, X_full, _ = _subsets(data, n, None, "generation", res)
     st, X_full = st.to(device), X_full.to(device)
     X = st.reduce(X_full)
@@ -191,7 +201,7 @@ def generation_rows(data, cfg: dict, seed: int, device="cpu") -> tuple[list[dict
                     }
                 )
                 if s == 0:
-                    key = sample_grid_key(m_label(m), p)
+                    key = sample_grid_key(m_label(m), p, res)
                     k = min(ex["grid"], len(samples))
                     arrays[f"{key}_samples"] = samples[:k].clamp(0, 1).reshape(k, res, res).float().cpu().numpy()
                     arrays[f"{key}_nearest"] = (
@@ -205,18 +215,19 @@ ONSET_LEVEL = 0.05  # a memorized fraction above this (mean over seeds) counts a
 
 
 def memorization_onset(generation: pd.DataFrame, level: float = ONSET_LEVEL) -> pd.DataFrame:
-    """Per (data set, m) and space (pixels, model): the smallest p/n whose memorized fraction, averaged
-    over seeds, exceeds ``level``, with that fraction and the seeds behind it. NaN-free: where no p/n
-    does, found = False and the fields hold the largest p/n of the grid."""
+    """Per (data set, resolution, m) and space (pixels, model): the smallest p/n whose memorized fraction,
+    averaged over seeds, exceeds ``level``, with that fraction and the seeds behind it. NaN-free: where
+    no p/n does, found = False and the fields hold the largest p/n of the grid."""
     rows = []
     for space, col in (("pixels", "memorized_fraction"), ("model", "memorized_fraction_model")):
-        for (ds, m), grp in generation.groupby(["dataset", "m"]):
+        for (ds, res, m), grp in generation.groupby(["dataset", "resolution", "m"]):
             mean = grp.groupby("p_over_n")[col].agg(["mean", "count"]).sort_index()
             above = mean[mean["mean"] > level]
             at = above.index[0] if len(above) else mean.index[-1]
             rows.append(
                 {
                     "dataset": ds,
+                    "resolution": int(res),
                     "m": m,
                     "space": space,
                     "level": level,
