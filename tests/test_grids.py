@@ -26,4 +26,7 @@ def test_log_cell_edges_bracket_each_point_at_the_log_midpoints():
 
 
 def test_sample_grid_key():
-    assert sample_grid_key("inf", 640, 7) == "r7_minf_p640" and sample_grid_key("1", np.int64(10), np.int64(14)) == "r14_m1_p10"
+    assert (
+        sample_grid_key("inf", 640, 7) == "r7_minf_p640"
+        and sample_grid_key("1", np.int64(10), np.int64(14)) == "r14_m1_p10"
+    )

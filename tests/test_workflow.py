@@ -297,7 +297,9 @@ def test_quick_rf_images_on_real_data(quick_run):
         assert gen[(gen.p == 640) & (gen.m == "inf")].memorized_fraction.iloc[0] > 0.1
         onset = pd.read_parquet(quick_run / f"results/rf_images/{ds}/onset.parquet")
         assert set(onset.space) == {"pixels", "model"} and set(onset.m) == set(gen.m) and (onset.level == 0.05).all()
-        assert (gen.modelled_pixels <= 49).all() and (every.modelled_pixels <= 196).all()  # constant pixels not modelled
+        assert (gen.modelled_pixels <= 49).all() and (
+            every.modelled_pixels <= 196
+        ).all()  # constant pixels not modelled
         pix = onset[onset.space == "pixels"].set_index(["resolution", "m"])
         assert pix.loc[(7, "inf")].found and pix.loc[(7, "inf")].p_over_n_onset > 1  # onset past p = n, as README says
         assert not pix.loc[(7, "1")].found  # m = 1 memorizes nothing up to p = 64 n
