@@ -13,6 +13,7 @@ from memgen.kde import (
     per_coordinate_self_overlap,
     pixel_kernel_width,
     pixel_transition,
+    pixel_transitions,
     kde_gaussian_l2_distance,
     kde_l2_distance,
     log_cross_overlap,
@@ -265,6 +266,20 @@ def test_pixel_transition_sign_on_constructed_cases():
     copy = pixel_transition(train, original, train.clone(), sigma)
     assert copy.e_tg == pytest.approx(0.0, abs=1e-9) and copy.delta < 0
     assert pixel_kernel_width(sigma, 10) == pytest.approx(0.01)
+
+
+def test_pixel_transitions_of_several_sets_equal_each_set_alone():
+    """The self-overlaps of T and O computed once serve every generated set: each E_TG, E_OG equals
+    eq. 23 evaluated for that set alone (per_coordinate_l2_distance), whatever the set sizes."""
+    g = torch.Generator().manual_seed(21)
+    sigma, d = 0.1, 16
+    train, original = (0.5 + sigma * torch.randn(k, d, generator=g, dtype=f64) for k in (12, 80))
+    sets = [0.5 + s * torch.randn(k, d, generator=g, dtype=f64) for s, k in ((0.1, 10), (0.05, 10), (0.2, 7))]
+    for gen, got in zip(sets, pixel_transitions(train, original, sets, sigma)):
+        eps_g = pixel_kernel_width(sigma, len(gen))
+        assert got.e_tg == per_coordinate_l2_distance(train, pixel_kernel_width(sigma, 12), gen, eps_g)
+        assert got.e_og == per_coordinate_l2_distance(original, pixel_kernel_width(sigma, 80), gen, eps_g)
+        assert got == pixel_transition(train, original, gen, sigma)
 
 
 def test_self_overlap_is_its_diagonal_and_pair_parts():

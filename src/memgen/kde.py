@@ -354,8 +354,22 @@ def pixel_transition(
 ) -> PixelTransition:
     """E_TG and E_OG of eq. 23 with each set's width eps = sigma / (its size) (eq. 24); rows are
     flattened images in data units (the pixel law N(mu, sigma^2))."""
-    widths = [pixel_kernel_width(sigma, len(s)) for s in (train, original, generated)]
-    return PixelTransition(
-        e_tg=per_coordinate_l2_distance(train, widths[0], generated, widths[2]),
-        e_og=per_coordinate_l2_distance(original, widths[1], generated, widths[2]),
-    )
+    return pixel_transitions(train, original, [generated], sigma)[0]
+
+
+def pixel_transitions(
+    train: torch.Tensor, original: torch.Tensor, generated_sets, sigma: float
+) -> list[PixelTransition]:
+    """:func:`pixel_transition` of several generated sets (a model's and its reference generators')
+    against the same training and original sets: sum_i [int rho_{a,i}^2 + int rho_{G,i}^2 - 2 int rho_{a,i} rho_{G,i}]
+    for a = T, O, with the self-overlaps of T and O computed once."""
+    eps_t, eps_o = pixel_kernel_width(sigma, len(train)), pixel_kernel_width(sigma, len(original))
+    self_t, self_o = per_coordinate_self_overlap(train, eps_t), per_coordinate_self_overlap(original, eps_o)
+    out = []
+    for generated in generated_sets:
+        eps_g = pixel_kernel_width(sigma, len(generated))
+        self_g = per_coordinate_self_overlap(generated, eps_g)
+        e_tg = self_t + self_g - 2.0 * per_coordinate_cross_overlap(train, eps_t, generated, eps_g)
+        e_og = self_o + self_g - 2.0 * per_coordinate_cross_overlap(original, eps_o, generated, eps_g)
+        out.append(PixelTransition(e_tg=float(e_tg.sum()), e_og=float(e_og.sum())))
+    return out

@@ -31,7 +31,7 @@ from memgen.data import DATASET_KEY, block_average, load_prepared, take_images
 from memgen.diffusion import LinearSchedule, ddim_sample, ddpm_sample
 from memgen.io import atomic_write, provenance, read_tables, sidecar_path, source_digest, write_npz, write_table
 from memgen.grids import m_label, m_seed_key, parse_m, trial_range
-from memgen.kde import pixel_transition, probability_positive
+from memgen.kde import pixel_transitions, probability_positive
 from memgen.paper_arithmetic import grid_pixel_transition
 from memgen.memorization import nearest_neighbours
 from memgen.seeding import torch_generator
@@ -192,7 +192,6 @@ def gaussian_evaluate(model, res, cfg: dict, n: int, trial: int, train, subset, 
         device,
     )
     gen = gen.reshape(len(gen), d)
-    metric = pixel_transition(train.double(), subset.double(), gen, cfg["sigma"])
     grid = grid_pixel_transition(train.double(), subset.double(), gen, cfg["sigma"], cfg["mu"])
     nn = nearest_neighbours(gen, train.double())
     references = reference_generators(
@@ -202,9 +201,11 @@ def gaussian_evaluate(model, res, cfg: dict, n: int, trial: int, train, subset, 
         mean=cfg["mu"],
         std=cfg["sigma"],
     )
+    metric, *reference_metrics = pixel_transitions(
+        train.double(), subset.double(), [gen, *references.values()], cfg["sigma"]
+    )
     reference_signs = {
-        f"delta_sign_{name}": float(np.sign(pixel_transition(train.double(), subset.double(), ref, cfg["sigma"]).delta))
-        for name, ref in references.items()
+        f"delta_sign_{name}": float(np.sign(ref.delta)) for name, ref in zip(references, reference_metrics)
     }
     return {
         "n": n,
