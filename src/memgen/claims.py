@@ -214,19 +214,15 @@ CLAIMS: list[Claim] = [
         0.6,
         kind="phase",
     ),
-    _bridge(
-        "and m = ∞ 0.7 (also at ψ_n = 8)",
-        {"generator": "model", "m": "inf", "psi_p": 0.25, "psi_n": 4.0},
-        "p_positive",
-        0.7,
-        kind="phase",
-    ),
-    _bridge(
-        "and m = ∞ 0.7 (also at ψ_n = 8)",
-        {"generator": "model", "m": "inf", "psi_p": 0.25, "psi_n": 8.0},
-        "p_positive",
-        0.7,
-        kind="phase",
+    *(
+        _bridge(
+            "and m = ∞ 0.7 (also at ψ_n = 8)",
+            {"generator": "model", "m": "inf", "psi_p": 0.25, "psi_n": a},
+            "p_positive",
+            0.7,
+            kind="phase",
+        )
+        for a in (4.0, 8.0)
     ),
     _bridge(
         "at unit spread",
