@@ -4,6 +4,7 @@ runs tells a run that agrees from one that contradicts it and from one at anothe
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from memgen.claims import CLAIMS, Claim, check_claims, report
 from memgen.io import write_table
@@ -31,3 +32,16 @@ def test_checker_tells_agreement_disagreement_and_scale(tmp_path):
     assert checks[1].measured == 0.95
     text = report(checks)
     assert text.startswith("README numbers checked against this run's tables: 1 of 2 agree") and "'b'" in text
+
+
+def test_claims_select_rows_by_a_condition_and_read_expressions(tmp_path):
+    df = pd.DataFrame({"psi_n": [1.0, 1.0, 2.0], "psi_p": [0.5, 4.0, 1.0], "a": [0.1, 0.7, 0.2], "b": [0.12, 0.5, 0.2]})
+    write_table(df, tmp_path / "results/x/table.parquet", {"config": {}})
+    claims = [
+        Claim("below", "results/x/table.parquet", {"query": "psi_p < psi_n"}, "a", 0.2, 0.0, agg="max"),
+        Claim("diff", "results/x/table.parquet", {"query": "psi_p < psi_n"}, "abs(b - a)", 0.02, 1e-12, agg="max"),
+        Claim("above", "results/x/table.parquet", {"query": "psi_p > psi_n", "psi_n": 1.0}, "a - b", 0.2, 1e-12),
+    ]
+    checks = check_claims(tmp_path, claims)
+    assert [c.status for c in checks] == ["agrees", "agrees", "agrees"]
+    assert checks[1].measured == pytest.approx(0.02)

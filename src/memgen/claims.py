@@ -23,8 +23,9 @@ from memgen.io import read_table, sidecar_path
 @dataclass(frozen=True)
 class Claim:
     """``text``: the README's words (verbatim substring); the value is ``agg`` (mean, min or max) of ``column``
-    over the rows of ``table`` matching ``where``; ``scale``: dotted keys of the sidecar's config that
-    identify the run."""
+    (a column, or an expression of columns for ``DataFrame.eval``) over the rows of ``table`` matching
+    ``where`` (column == value; the key ``"query"`` holds a ``DataFrame.query`` condition such as
+    ``"psi_p < psi_n"``); ``scale``: dotted keys of the sidecar's config that identify the run."""
 
     text: str
     table: str
@@ -62,11 +63,15 @@ def check_claim(claim: Claim, root: str | Path = ".") -> ClaimCheck:
     df = read_table(path)
     rows = df
     for column, want in claim.where.items():  # grid values (log grids) compare to 1e-9, labels exactly
+        if column == "query":
+            rows = rows.query(want)
+            continue
         numeric = isinstance(want, (int, float)) and pd.api.types.is_numeric_dtype(rows[column])
         rows = rows[np.isclose(rows[column], want, rtol=1e-9, atol=0) if numeric else rows[column] == want]
     if rows.empty:
         return ClaimCheck(claim, "other scale")
-    measured = float(rows[claim.column].agg(claim.agg))
+    values = rows[claim.column] if claim.column in rows else rows.eval(claim.column)
+    measured = float(values.agg(claim.agg))
     return ClaimCheck(claim, "agrees" if abs(measured - claim.value) <= claim.tol else "differs", measured)
 
 
@@ -132,8 +137,11 @@ def _unet_memorization(
     return Claim(text, "results/unet/memorization.parquet", where, column, value, tol, UNET_MEMORIZATION, agg)
 
 
-def _unet_gaussian(text: str, n: int, column: str, value: float, tol: float = 0.0005) -> Claim:
-    return Claim(text, "results/unet/gaussian/transition.parquet", {"n": n}, column, value, tol, UNET_GAUSSIAN)
+def _unet_gaussian(
+    text: str, n: int | None, column: str, value: float, tol: float = 0.0005, agg: str = "mean"
+) -> Claim:
+    where = {} if n is None else {"n": n}
+    return Claim(text, "results/unet/gaussian/transition.parquet", where, column, value, tol, UNET_GAUSSIAN, agg)
 
 
 CLAIMS: list[Claim] = [
@@ -274,6 +282,14 @@ CLAIMS: list[Claim] = [
     _unet_memorization("(0.00 for both data sets", {"m": "1"}, "memorized_fraction_mean", 0.0, agg="max"),
     _unet_memorization("median d₁/d₂ 0.94–0.97", {"m": "1"}, "ratio_median_mean", 0.94, 0.005, "min"),
     _unet_memorization("median d₁/d₂ 0.94–0.97", {"m": "1"}, "ratio_median_mean", 0.97, 0.005, "max"),
+    _unet_memorization(
+        "the m = ∞ losses change by −15 % to +12 %", {"m": "inf"}, "loss_drift_mean", -0.15, 0.005, "min"
+    ),
+    _unet_memorization(
+        "the m = ∞ losses change by −15 % to +12 %", {"m": "inf"}, "loss_drift_mean", 0.12, 0.005, "max"
+    ),
+    _unet_gaussian("(per-pixel std 0.083–0.092 against σ = 0.1)", None, "generated_std_mean", 0.083, agg="min"),
+    _unet_gaussian("(per-pixel std 0.083–0.092 against σ = 0.1)", None, "generated_std_mean", 0.092, agg="max"),
     _unet_gaussian("the memorized fraction is 0.79 at n = 4", 4, "memorized_fraction_mean", 0.79, 0.005),
     _unet_gaussian("0.18 at n = 16 and 0 from n = 64", 16, "memorized_fraction_mean", 0.175, 0.0005),
     _unet_gaussian("Ê_OG falls from 487 at n = 4", 4, "e_og_mean", 487, 0.5),

@@ -309,7 +309,9 @@ def gaussian_block(
 
 def summarise_gaussian(df: pd.DataFrame) -> pd.DataFrame:
     """Per n: P(Δ>0) with its Wilson interval — exact per-pixel integrals, the authors' 16-point sum
-    (``_grid``) and each reference generator (``_true_law``, ``_copies_100``, …) — E_TG and E_OG (mean, sem) and Ê = mean / (mean at the smallest n)."""
+    (``_grid``) and each reference generator (``_true_law``, ``_copies_100``, …) — E_TG and E_OG (mean, sem) and
+    Ê = mean / (mean at the smallest n); the memorized fraction, the loss at the end and the generated pixels'
+    std (against the law's σ), mean and sem over trials."""
     rows = []
     for n, grp in df.groupby("n"):
         prop = probability_positive(grp["delta_sign"].to_numpy())
@@ -320,7 +322,7 @@ def summarise_gaussian(df: pd.DataFrame) -> pd.DataFrame:
             if f"delta_sign_{name}" in grp:
                 ref = probability_positive(grp[f"delta_sign_{name}"].to_numpy())
                 row.update({f"p_positive_{name}": ref.p, f"ci_low_{name}": ref.low, f"ci_high_{name}": ref.high})
-        for col in ("e_tg", "e_og", "memorized_fraction", "final_loss", "loss_drift"):
+        for col in ("e_tg", "e_og", "memorized_fraction", "final_loss", "loss_drift", "generated_std"):
             row[f"{col}_mean"] = grp[col].mean()
             row[f"{col}_sem"] = grp[col].std(ddof=1) / math.sqrt(len(grp)) if len(grp) > 1 else 0.0
         row["loss_curve"] = mean_curve(grp["loss_curve"])
