@@ -25,7 +25,9 @@ class Claim:
     """``text``: the README's words (verbatim substring); the value is ``agg`` (mean, min or max) of ``column``
     (a column, or an expression of columns for ``DataFrame.eval``) over the rows of ``table`` matching
     ``where`` (column == value; the key ``"query"`` holds a ``DataFrame.query`` condition such as
-    ``"psi_p < psi_n"``); ``scale``: dotted keys of the sidecar's config that identify the run."""
+    ``"psi_p < psi_n"``); with ``by``, the matching rows are first averaged within groups of those columns
+    (e.g. over seeds) and ``column`` is read from the group means; ``scale``: dotted keys of the sidecar's
+    config that identify the run."""
 
     text: str
     table: str
@@ -35,6 +37,7 @@ class Claim:
     tol: float
     scale: dict = field(default_factory=dict)
     agg: str = "mean"
+    by: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ def check_claim(claim: Claim, root: str | Path = ".") -> ClaimCheck:
         rows = rows[np.isclose(rows[column], want, rtol=1e-9, atol=0) if numeric else rows[column] == want]
     if rows.empty:
         return ClaimCheck(claim, "other scale")
+    if claim.by:
+        rows = rows.groupby(list(claim.by)).mean(numeric_only=True).reset_index()
     values = rows[claim.column] if claim.column in rows else rows.eval(claim.column)
     measured = float(values.agg(claim.agg))
     return ClaimCheck(claim, "agrees" if abs(measured - claim.value) <= claim.tol else "differs", measured)
@@ -120,6 +125,14 @@ def _rf_images(
     return Claim(text, f"results/rf_images/{dataset}/generation.parquet", where, column, value, 0.0005, RF_IMAGES)
 
 
+def _rf_images_table(
+    text: str, dataset: str, table: str, where: dict, column: str, value: float, agg: str = "mean", by: tuple = ()
+) -> Claim:
+    """A claim on any table of the generation job (``generation``, ``onset``) of ``dataset``."""
+    path = f"results/rf_images/{dataset}/{table}.parquet"
+    return Claim(text, path, where, column, value, 0.0005, RF_IMAGES, agg, by)
+
+
 def _ldm(text: str, n: int, covariance: str, column: str, value: float) -> Claim:
     where = {"d": 100, "n": n, "covariance": covariance, "trials": 300}
     return Claim(text, "results/ldm/transition_summary.parquet", where, column, value, 0.0005)
@@ -160,6 +173,85 @@ CLAIMS: list[Claim] = [
     _rf_images("m = 10: 0.023, 0.122", "fashion_mnist", "10", 64.0, 0.122),
     _rf_images("m = ∞: 0.081, 0.459", "fashion_mnist", "inf", 16.0, 0.081),
     _rf_images("m = ∞: 0.081, 0.459", "fashion_mnist", "inf", 64.0, 0.459),
+    *(
+        _rf_images_table(
+            "0 for every m at p/n ≤ 4", ds, "generation", {"query": "p_over_n <= 4"}, "memorized_fraction", 0.0, "max"
+        )
+        for ds in ("mnist", "fashion_mnist")
+    ),
+    *(
+        _rf_images_table(
+            "at most 0.009 on MNIST and 0.018 on Fashion-MNIST",
+            ds,
+            "generation",
+            {"resolution": 7},
+            "abs(memorized_fraction_model - memorized_fraction)",
+            value,
+            "max",
+            by=("m", "p_over_n"),
+        )
+        for ds, value in (("mnist", 0.009), ("fashion_mnist", 0.018))
+    ),
+    *(
+        _rf_images_table(
+            "at p/n = 16 for m = ∞ on both data sets, for m = 10 at 16 (MNIST) and 64 (Fashion-MNIST)",
+            ds,
+            "onset",
+            {"resolution": 7, "m": m, "space": space, "found": True},
+            "p_over_n_onset",
+            at,
+        )
+        for ds, m, at in (
+            ("mnist", "inf", 16.0),
+            ("fashion_mnist", "inf", 16.0),
+            ("mnist", "10", 16.0),
+            ("fashion_mnist", "10", 64.0),
+        )
+        for space in ("pixels", "model")
+    ),
+    *(
+        _rf_images_table("m = 1 memorizes nothing up to p = 64n", ds, "onset", {"m": "1"}, "found", 0.0, "max")
+        for ds in ("mnist", "fashion_mnist")
+    ),
+    *(
+        _rf_images_table(
+            "(Fashion-MNIST, m = ∞: 0.95 → 0.37)",
+            "fashion_mnist",
+            "generation",
+            {"resolution": 7, "m": "inf", "p_over_n": r},
+            "ratio_median",
+            value,
+        )
+        for r, value in ((0.5, 0.948), (64.0, 0.368))
+    ),
+    *(
+        _rf_images_table("of which 106 / 185 pixels vary", ds, "generation", {"resolution": 14}, "modelled_pixels", k)
+        for ds, k in (("mnist", 106), ("fashion_mnist", 185))
+    ),
+    *(
+        _rf_images_table(
+            "the onset lies between p = 16n and 64n and appears for m = ∞ only",
+            ds,
+            "onset",
+            {"resolution": 14, "space": "pixels", "found": True},
+            "p_over_n_onset",
+            64.0,
+            "min",
+        )
+        for ds in ("mnist", "fashion_mnist")
+    ),
+    *(
+        _rf_images_table(
+            "the onset lies between p = 16n and 64n and appears for m = ∞ only",
+            ds,
+            "onset",
+            {"resolution": 14, "space": "pixels", "m": m},
+            "found",
+            float(m == "inf"),
+        )
+        for ds in ("mnist", "fashion_mnist")
+        for m in ("1", "10", "inf")
+    ),
     _rf_images("memorized fraction 0.103 (MNIST)", "mnist", "inf", 64.0, 0.103, 14),
     _rf_images("and 0.075 (Fashion-MNIST) at p/n = 64, 0 at p/n = 16", "fashion_mnist", "inf", 64.0, 0.075, 14),
     _rf_images("and 0.075 (Fashion-MNIST) at p/n = 64, 0 at p/n = 16", "mnist", "inf", 16.0, 0.0, 14),
