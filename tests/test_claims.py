@@ -43,7 +43,10 @@ def test_claims_select_rows_by_a_condition_and_read_expressions(tmp_path):
         Claim("above", "results/x/table.parquet", {"query": "psi_p > psi_n", "psi_n": 1.0}, "a - b", 0.2, 1e-12),
     ]
     claims.append(Claim("means", "results/x/table.parquet", {}, "abs(b - a)", 0.09, 1e-12, agg="max", by=("psi_n",)))
+    claims.append(
+        Claim("range", "results/x/table.parquet", {}, "a", 0.6, 1e-12, agg="max", by=("psi_n",), within="range")
+    )
     checks = check_claims(tmp_path, claims)
-    assert [c.status for c in checks] == ["agrees", "agrees", "agrees", "agrees"]
+    assert [c.status for c in checks] == ["agrees"] * 5
     assert checks[1].measured == pytest.approx(0.02)
     assert checks[3].measured == pytest.approx(0.09)  # psi_n = 1: |0.31 - 0.4|; per row it would be 0.2

@@ -25,9 +25,9 @@ class Claim:
     """``text``: the README's words (verbatim substring); the value is ``agg`` (mean, min or max) of ``column``
     (a column, or an expression of columns for ``DataFrame.eval``) over the rows of ``table`` matching
     ``where`` (column == value; the key ``"query"`` holds a ``DataFrame.query`` condition such as
-    ``"psi_p < psi_n"``); with ``by``, the matching rows are first averaged within groups of those columns
-    (e.g. over seeds) and ``column`` is read from the group means; ``scale``: dotted keys of the sidecar's
-    config that identify the run."""
+    ``"psi_p < psi_n"``); with ``by``, the matching rows are first reduced within groups of those columns —
+    ``within`` = ``"mean"`` (e.g. over seeds) or ``"range"`` (max − min, e.g. across m) — and ``column`` is
+    read from the groups; ``scale``: dotted keys of the sidecar's config that identify the run."""
 
     text: str
     table: str
@@ -38,6 +38,7 @@ class Claim:
     scale: dict = field(default_factory=dict)
     agg: str = "mean"
     by: tuple = ()
+    within: str = "mean"
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,13 @@ def check_claim(claim: Claim, root: str | Path = ".") -> ClaimCheck:
     if rows.empty:
         return ClaimCheck(claim, "other scale")
     if claim.by:
-        rows = rows.groupby(list(claim.by)).mean(numeric_only=True).reset_index()
+        groups = rows.groupby(list(claim.by))
+        rows = (
+            (groups.max(numeric_only=True) - groups.min(numeric_only=True))
+            if claim.within == "range"
+            else groups.mean(numeric_only=True)
+        )
+        rows = rows.reset_index()
     values = rows[claim.column] if claim.column in rows else rows.eval(claim.column)
     measured = float(values.agg(claim.agg))
     return ClaimCheck(claim, "agrees" if abs(measured - claim.value) <= claim.tol else "differs", measured)
@@ -101,6 +108,8 @@ def report(checks: list[ClaimCheck]) -> str:
 
 
 ROLE_OF_M = ("results/rf/role_of_m/simulation.parquet", {"shared.d": 200, "shared.seeds": 5, "experiment.t": 0.1})
+LDM = "results/ldm/transition_summary.parquet"  # the paper's scale: 300 trials per n
+RF_CURVES = ("results/rf/learning_curves/simulation.parquet", {"shared.d": 200, "shared.seeds": 5})
 RF_IMAGES = {"shared.seeds": 3, "experiment.samples": 500, "experiment.n": 10}  # resolution: a column of the rows
 BRIDGE = {"shared.d": 16, "shared.seeds": 10, "shared.N": 1000}
 # the CPU preset's U-Nets (presets/cpu.yaml): the summaries carry their jobs' config slice
@@ -133,9 +142,14 @@ def _rf_images_table(
     return Claim(text, path, where, column, value, 0.0005, RF_IMAGES, agg, by)
 
 
+def _rf_memorization(text: str, where: dict, value: float, agg: str = "mean", tol: float = 0.0005, **grouping) -> Claim:
+    """A claim on the memorization coordinate C of the learning-curve fits (``figures/rf_memorization``)."""
+    return Claim(text, RF_CURVES[0], where, "C_emp_train_mean", value, tol, RF_CURVES[1], agg, **grouping)
+
+
 def _ldm(text: str, n: int, covariance: str, column: str, value: float) -> Claim:
     where = {"d": 100, "n": n, "covariance": covariance, "trials": 300}
-    return Claim(text, "results/ldm/transition_summary.parquet", where, column, value, 0.0005)
+    return Claim(text, LDM, where, column, value, 0.0005)
 
 
 def _bridge(
@@ -165,6 +179,28 @@ CLAIMS: list[Claim] = [
     _role_of_m("0.249 at m = 100 and ∞", 4.0, "inf", "C_emp_train_mean", 0.249),
     _role_of_m("E_test there *falls* with m (2.22 → 1.40)", 4.0, "1", "E_test_mean", 2.22, 0.005),
     _role_of_m("E_test there *falls* with m (2.22 → 1.40)", 4.0, "inf", "E_test_mean", 1.40, 0.005),
+    *(
+        _rf_memorization(text, {"t": 0.1, "psi_n": psi_n, "psi_p": 8.0, "m": m}, value)
+        for text, psi_n, m, value in (
+            ("ψ_n = 1, p = 8n: 0.100, 0.583, 0.604 for m = 1, 10, ∞", 1.0, "1", 0.100),
+            ("ψ_n = 1, p = 8n: 0.100, 0.583, 0.604 for m = 1, 10, ∞", 1.0, "10", 0.583),
+            ("ψ_n = 1, p = 8n: 0.100, 0.583, 0.604 for m = 1, 10, ∞", 1.0, "inf", 0.604),
+            ("ψ_n = 2, p = 4n: 0.111, 0.399, 0.405", 2.0, "1", 0.111),
+            ("ψ_n = 2, p = 4n: 0.111, 0.399, 0.405", 2.0, "10", 0.399),
+            ("ψ_n = 2, p = 4n: 0.111, 0.399, 0.405", 2.0, "inf", 0.405),
+        )
+    ),
+    _rf_memorization("while m = 1 stays at or below 0.111", {"t": 0.1, "m": "1"}, 0.111, "max"),
+    _rf_memorization(
+        "below p = n, m changes C by at most 0.03",
+        {"query": "psi_p < psi_n"},
+        0.03,
+        "max",
+        0.005,
+        by=("t", "psi_n", "psi_p"),
+        within="range",
+    ),
+    _rf_memorization("At t = 1 every fit stays near the true score (C ≤ 0.12)", {"t": 1.0}, 0.116, "max"),
     _rf_images("m = 10: 0.130, 0.195", "mnist", "10", 16.0, 0.130),
     _rf_images("m = 10: 0.130, 0.195", "mnist", "10", 64.0, 0.195),
     _rf_images("m = ∞: 0.180, 0.345", "mnist", "inf", 16.0, 0.180),
@@ -262,6 +298,50 @@ CLAIMS: list[Claim] = [
     _rf_images("m = 1 nothing", "fashion_mnist", "1", 64.0, 0.0, 14),
     _rf_images("blends of a few training images (median d₁/d₂ 0.86)", "mnist", "inf", 64.0, 0.857, 14, "ratio_median"),
     _rf_images("are nearer copies (median 0.65)", "fashion_mnist", "inf", 64.0, 0.646, 14, "ratio_median"),
+    *(
+        Claim(text, LDM, {"d": 16, "n": n, "covariance": cov, "trials": 300}, "p_positive", value, tol, agg=agg)
+        for text, n, cov, value, tol, agg in (
+            ("give P = 0 at n = 16, 17, 18", 16, "exact", 0.0, 0.0, "mean"),
+            ("give P = 0 at n = 16, 17, 18", 17, "exact", 0.0, 0.0, "mean"),
+            ("give P = 0 at n = 16, 17, 18", 18, "exact", 0.0, 0.0, "mean"),
+            ("give P = 0 at n = 16, 17, 18", 17, "paper", 0.0, 0.0, "mean"),
+            ("give P = 0 at n = 16, 17, 18", 18, "paper", 0.0, 0.0, "mean"),
+            ("(at n = 27: 0.64 exact, 0.96 the paper's", 27, "exact", 0.637, 0.005, "mean"),
+            ("(at n = 27: 0.64 exact, 0.96 the paper's", 27, "paper", 0.957, 0.005, "mean"),
+            ("P up to 0.71 at n = 9", 9, "paper", 0.713, 0.0005, "mean"),
+            ("where the exact form gives 0.02", 9, "exact", 0.020, 0.0005, "mean"),
+        )
+    ),
+    Claim(
+        "P up to 0.71 at n = 9",
+        LDM,
+        {"d": 16, "covariance": "paper", "trials": 300, "query": "n < 16"},
+        "p_positive",
+        0.713,
+        0.0005,
+        agg="max",
+    ),
+    Claim(
+        "P ≥ 0.99 from n = 39 to 3,292",
+        LDM,
+        {"d": 16, "trials": 300, "query": "39 <= n <= 3292"},
+        "p_positive",
+        0.99,
+        0.0,
+        agg="min",
+    ),
+    Claim(
+        "it falls back to 0.52 at n = N = 10⁴", LDM, {"d": 16, "trials": 300, "n": 10000}, "p_positive", 0.517, 0.0005
+    ),
+    Claim(
+        "From n = 243 on, the two arithmetics differ by at most 0.073",
+        LDM,
+        {"d": 100, "trials": 300, "query": "n >= 243"},
+        "abs(p_positive_paper - p_positive)",
+        0.073,
+        0.0005,
+        agg="max",
+    ),
     _ldm("crosses 1/2 between n = 59 (0.35) and 84 (0.86)", 59, "paper", "p_positive", 0.347),
     _ldm("crosses 1/2 between n = 59 (0.35) and 84 (0.86)", 84, "paper", "p_positive", 0.857),
     _ldm("collapses to 0.010, 0.017, 0.013 at n = 99, 100, 101", 99, "paper", "p_positive", 0.010),
