@@ -22,7 +22,7 @@ from memgen.io import read_table, sidecar_path
 
 @dataclass(frozen=True)
 class Claim:
-    """``text``: the README's words (verbatim substring); the value is ``agg`` (mean, min or max) of ``column``
+    """``text``: the README's words (verbatim substring); the value is ``agg`` (mean, min, max or count) of ``column``
     (a column, or an expression of columns for ``DataFrame.eval``) over the rows of ``table`` matching
     ``where`` (column == value; the key ``"query"`` holds a ``DataFrame.query`` condition such as
     ``"psi_p < psi_n"``); with ``by``, the matching rows are first reduced within groups of those columns —
@@ -112,6 +112,7 @@ LDM = "results/ldm/transition_summary.parquet"  # the paper's scale: 300 trials 
 RF_CURVES = ("results/rf/learning_curves/simulation.parquet", {"shared.d": 200, "shared.seeds": 5})
 RF_IMAGES = {"shared.seeds": 3, "experiment.samples": 500, "experiment.n": 10}  # resolution: a column of the rows
 BRIDGE = {"shared.d": 16, "shared.seeds": 10, "shared.N": 1000}
+BRIDGE_32 = {**BRIDGE, "shared.d": 32}
 # the CPU preset's U-Nets (presets/cpu.yaml): the summaries carry their jobs' config slice
 UNET_MEMORIZATION = {"experiment.resolution": 14, "experiment.steps": 2000, "experiment.samples": 100}
 UNET_GAUSSIAN = {"experiment.image_size": 8, "experiment.steps": 1000, "experiment.trials": 8}
@@ -153,9 +154,21 @@ def _ldm(text: str, n: int, covariance: str, column: str, value: float) -> Claim
 
 
 def _bridge(
-    text: str, where: dict, column: str, value: float, agg: str = "mean", tol: float = 0.0005, kind: str = "transition"
+    text: str,
+    where: dict,
+    column: str,
+    value: float,
+    agg: str = "mean",
+    tol: float = 0.0005,
+    kind: str = "transition",
+    scale: dict = BRIDGE,
 ) -> Claim:
-    return Claim(text, f"results/bridge/{kind}/summary.parquet", where, column, value, tol, BRIDGE, agg)
+    return Claim(text, f"results/bridge/{kind}/summary.parquet", where, column, value, tol, scale, agg)
+
+
+def _bridge_32(text: str, where: dict, column: str, value: float, agg: str = "mean", tol: float = 0.0005) -> Claim:
+    """A claim on the transition grid rerun at d = 32 (``bridge: {d: 32}``)."""
+    return _bridge(text, where, column, value, agg, tol, scale=BRIDGE_32)
 
 
 def _unet_memorization(
@@ -440,6 +453,58 @@ CLAIMS: list[Claim] = [
         "max",
         kind="phase",
     ),
+    _bridge_32("between 0.3 and 1.0 (mean 0.771)", {"generator": "true_law"}, "p_positive", 0.3, "min"),
+    _bridge_32("between 0.3 and 1.0 (mean 0.771)", {"generator": "true_law"}, "p_positive", 1.0, "max"),
+    _bridge_32("between 0.3 and 1.0 (mean 0.771)", {"generator": "true_law"}, "p_positive", 0.771),
+    _bridge_32("in 5 % of the samples 0 at every point", {"generator": "copies_5"}, "p_positive", 0.0, "max"),
+    _bridge_32("the twins from 0 to 0.9", {"generator": "moment_matched"}, "p_positive", 0.0, "min"),
+    _bridge_32("the twins from 0 to 0.9", {"generator": "moment_matched"}, "p_positive", 0.9, "max"),
+    _bridge_32("(tr Σ̂/d from 1.05 to 4.2)", {"generator": "model", "m": "1"}, "spread_mean", 1.05, "min", 0.005),
+    _bridge_32("(tr Σ̂/d from 1.05 to 4.2)", {"generator": "model", "m": "1"}, "spread_mean", 4.2, "max", 0.05),
+    _bridge_32("and score 0.010 on average (twins 0.005)", {"generator": "model", "m": "1"}, "p_positive", 0.010),
+    _bridge_32(
+        "and score 0.010 on average (twins 0.005)", {"generator": "moment_matched", "m": "1"}, "p_positive", 0.005
+    ),
+    _bridge_32("under-dispersed (0.08 to 1.23)", {"generator": "model", "m": "inf"}, "spread_mean", 0.08, "min", 0.005),
+    _bridge_32("under-dispersed (0.08 to 1.23)", {"generator": "model", "m": "inf"}, "spread_mean", 1.23, "max", 0.005),
+    _bridge_32("and score 0.181 (twins 0.267)", {"generator": "model", "m": "inf"}, "p_positive", 0.181),
+    _bridge_32("and score 0.181 (twins 0.267)", {"generator": "moment_matched", "m": "inf"}, "p_positive", 0.267),
+    *(
+        _bridge_32(text, {"generator": generator, "m": "inf", "psi_p": 8.0, "psi_n": psi_n}, column, value, tol=tol)
+        for text, generator, psi_n, column, value, tol in (
+            ("P(Δ>0) = 0.8 at ψ_n = 1.41", "model", 2**0.5, "p_positive", 0.8, 0.0005),
+            ("where its samples have a spread of 0.12", "model", 2**0.5, "spread_mean", 0.12, 0.005),
+            ("and its twins also score 0.8", "moment_matched", 2**0.5, "p_positive", 0.8, 0.0005),
+            ("and 0.7 at ψ_n = 8, twins 0.9", "model", 8.0, "p_positive", 0.7, 0.0005),
+            ("and 0.7 at ψ_n = 8, twins 0.9", "moment_matched", 8.0, "p_positive", 0.9, 0.0005),
+        )
+    ),
+    *(
+        _bridge_32("m = ∞ now crosses ½ at two points", where, "p_positive", 2, "count", 0.0)
+        for where in (
+            {"generator": "model", "query": "p_positive > 0.5"},
+            {"generator": "model", "m": "inf", "psi_p": 8.0, "query": "p_positive > 0.5"},
+        )
+    ),
+    _bridge_32("in 74 % of the cases", {"generator": "model"}, "p_below_twin", 0.74, "mean", 0.005),
+    *(
+        _bridge_32("(m = 1: 0.619, m = 10: 0.824, m = ∞: 0.790; 5 % copies: 1.000)", where, "p_below_twin", value)
+        for where, value in (
+            ({"generator": "model", "m": "1"}, 0.619),
+            ({"generator": "model", "m": "10"}, 0.824),
+            ({"generator": "model", "m": "inf"}, 0.790),
+            ({"generator": "copies_5"}, 1.0),
+        )
+    ),
+    _bridge_32("peaks at 0.056 (m = 10)", {"generator": "model", "m": "10"}, "memorized_fraction_mean", 0.056, "max"),
+    _bridge_32("and 0.047 (m = ∞)", {"generator": "model", "m": "inf"}, "memorized_fraction_mean", 0.047, "max"),
+    _bridge_32(
+        "at the smallest training set (n = 8, p = 256)",
+        {"generator": "model", "n": 8, "p": 256, "m": "inf"},
+        "memorized_fraction_mean",
+        0.047,
+    ),
+    _bridge_32("and is 0 for m = 1", {"generator": "model", "m": "1"}, "memorized_fraction_mean", 0.0, "max"),
     *(
         _unet_memorization(text, {"dataset": dataset, "n": n, "m": "inf"}, "memorized_fraction_mean", value)
         for text, dataset, n, value in (
