@@ -17,6 +17,18 @@ def test_config_yaml_is_valid_and_complete():
     assert filled == cfg  # every key is spelled out in config.yaml
 
 
+@pytest.mark.parametrize("preset", sorted((REPO / "presets").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_preset_merges_into_a_valid_config(preset):
+    """Each preset, merged over config.yaml the way Snakemake merges --configfile, passes the schema."""
+    from snakemake.utils import update_config
+
+    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+    update_config(cfg, yaml.safe_load(preset.read_text()))
+    filled = validate_config(cfg, SCHEMA)
+    if preset.name == "bridge_d32.yaml":
+        assert filled["bridge"]["d"] == 32 and filled["bridge"]["transition"]["psi_p"] == [0.5, 2, 8]
+
+
 def test_defaults_are_filled():
     cfg = validate_config({}, SCHEMA)
     assert cfg["ldm"]["model"]["covariance"] == "exact"
