@@ -339,13 +339,14 @@ class PixelTransition:
         return self.e_tg - self.e_og
 
 
-def per_coordinate_l2_distance(a: torch.Tensor, eps_a: float, b: torch.Tensor, eps_b: float) -> float:
-    """sum_i int (rho_{a,i} - rho_{b,i})^2 = sum_i [int rho_{a,i}^2 + int rho_{b,i}^2 - 2 int rho_{a,i} rho_{b,i}] (eq. 23)."""
-    per = (
-        per_coordinate_self_overlap(a, eps_a)
-        + per_coordinate_self_overlap(b, eps_b)
-        - 2.0 * per_coordinate_cross_overlap(a, eps_a, b, eps_b)
-    )
+def per_coordinate_l2_distance(
+    a: torch.Tensor, eps_a: float, b: torch.Tensor, eps_b: float, self_a: torch.Tensor | None = None
+) -> float:
+    """sum_i int (rho_{a,i} - rho_{b,i})^2 = sum_i [int rho_{a,i}^2 + int rho_{b,i}^2 - 2 int rho_{a,i} rho_{b,i}] (eq. 23);
+    ``self_a``: the per-coordinate int rho_{a,i}^2 when already computed."""
+    if self_a is None:
+        self_a = per_coordinate_self_overlap(a, eps_a)
+    per = self_a + per_coordinate_self_overlap(b, eps_b) - 2.0 * per_coordinate_cross_overlap(a, eps_a, b, eps_b)
     return float(per.sum())
 
 
@@ -361,15 +362,16 @@ def pixel_transitions(
     train: torch.Tensor, original: torch.Tensor, generated_sets, sigma: float
 ) -> list[PixelTransition]:
     """:func:`pixel_transition` of several generated sets (a model's and its reference generators')
-    against the same training and original sets: sum_i [int rho_{a,i}^2 + int rho_{G,i}^2 - 2 int rho_{a,i} rho_{G,i}]
-    for a = T, O, with the self-overlaps of T and O computed once."""
+    against the same training and original sets, the per-pixel self-overlaps of T and O computed once."""
     eps_t, eps_o = pixel_kernel_width(sigma, len(train)), pixel_kernel_width(sigma, len(original))
     self_t, self_o = per_coordinate_self_overlap(train, eps_t), per_coordinate_self_overlap(original, eps_o)
     out = []
     for generated in generated_sets:
         eps_g = pixel_kernel_width(sigma, len(generated))
-        self_g = per_coordinate_self_overlap(generated, eps_g)
-        e_tg = self_t + self_g - 2.0 * per_coordinate_cross_overlap(train, eps_t, generated, eps_g)
-        e_og = self_o + self_g - 2.0 * per_coordinate_cross_overlap(original, eps_o, generated, eps_g)
-        out.append(PixelTransition(e_tg=float(e_tg.sum()), e_og=float(e_og.sum())))
+        out.append(
+            PixelTransition(
+                e_tg=per_coordinate_l2_distance(train, eps_t, generated, eps_g, self_a=self_t),
+                e_og=per_coordinate_l2_distance(original, eps_o, generated, eps_g, self_a=self_o),
+            )
+        )
     return out
