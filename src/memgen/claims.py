@@ -132,7 +132,7 @@ def _rf_images(
     column: str = "memorized_fraction",
 ) -> Claim:
     where = {"resolution": resolution, "m": m, "p_over_n": p_over_n}
-    return Claim(text, f"results/rf_images/{dataset}/generation.parquet", where, column, value, 0.0005, RF_IMAGES)
+    return _rf_images_table(text, dataset, "generation", where, column, value)
 
 
 def _rf_images_table(
@@ -148,9 +148,13 @@ def _rf_memorization(text: str, where: dict, value: float, agg: str = "mean", to
     return Claim(text, RF_CURVES[0], where, "C_emp_train_mean", value, tol, RF_CURVES[1], agg, **grouping)
 
 
+def _ldm_rows(text: str, where: dict, column: str, value: float, tol: float = 0.0005, agg: str = "mean") -> Claim:
+    """A claim on the linear model's transition summary at the paper's scale (300 trials per n)."""
+    return Claim(text, LDM, {**where, "trials": 300}, column, value, tol, agg=agg)
+
+
 def _ldm(text: str, n: int, covariance: str, column: str, value: float) -> Claim:
-    where = {"d": 100, "n": n, "covariance": covariance, "trials": 300}
-    return Claim(text, LDM, where, column, value, 0.0005)
+    return _ldm_rows(text, {"d": 100, "n": n, "covariance": covariance}, column, value)
 
 
 def _bridge(
@@ -312,47 +316,29 @@ CLAIMS: list[Claim] = [
     _rf_images("blends of a few training images (median d₁/d₂ 0.86)", "mnist", "inf", 64.0, 0.857, 14, "ratio_median"),
     _rf_images("are nearer copies (median 0.65)", "fashion_mnist", "inf", 64.0, 0.646, 14, "ratio_median"),
     *(
-        Claim(text, LDM, {"d": 16, "n": n, "covariance": cov, "trials": 300}, "p_positive", value, tol, agg=agg)
-        for text, n, cov, value, tol, agg in (
-            ("give P = 0 at n = 16, 17, 18", 16, "exact", 0.0, 0.0, "mean"),
-            ("give P = 0 at n = 16, 17, 18", 17, "exact", 0.0, 0.0, "mean"),
-            ("give P = 0 at n = 16, 17, 18", 18, "exact", 0.0, 0.0, "mean"),
-            ("give P = 0 at n = 16, 17, 18", 17, "paper", 0.0, 0.0, "mean"),
-            ("give P = 0 at n = 16, 17, 18", 18, "paper", 0.0, 0.0, "mean"),
-            ("(at n = 27: 0.64 exact, 0.96 the paper's", 27, "exact", 0.637, 0.005, "mean"),
-            ("(at n = 27: 0.64 exact, 0.96 the paper's", 27, "paper", 0.957, 0.005, "mean"),
-            ("P up to 0.71 at n = 9", 9, "paper", 0.713, 0.0005, "mean"),
-            ("where the exact form gives 0.02", 9, "exact", 0.020, 0.0005, "mean"),
+        _ldm_rows(text, {"d": 16, "n": n, "covariance": cov}, "p_positive", value, tol)
+        for text, n, cov, value, tol in (
+            ("give P = 0 at n = 16, 17, 18", 16, "exact", 0.0, 0.0),
+            ("give P = 0 at n = 16, 17, 18", 17, "exact", 0.0, 0.0),
+            ("give P = 0 at n = 16, 17, 18", 18, "exact", 0.0, 0.0),
+            ("give P = 0 at n = 16, 17, 18", 17, "paper", 0.0, 0.0),
+            ("give P = 0 at n = 16, 17, 18", 18, "paper", 0.0, 0.0),
+            ("(at n = 27: 0.64 exact, 0.96 the paper's", 27, "exact", 0.637, 0.005),
+            ("(at n = 27: 0.64 exact, 0.96 the paper's", 27, "paper", 0.957, 0.005),
+            ("P up to 0.71 at n = 9", 9, "paper", 0.713, 0.0005),
+            ("where the exact form gives 0.02", 9, "exact", 0.020, 0.0005),
         )
     ),
-    Claim(
-        "P up to 0.71 at n = 9",
-        LDM,
-        {"d": 16, "covariance": "paper", "trials": 300, "query": "n < 16"},
-        "p_positive",
-        0.713,
-        0.0005,
-        agg="max",
+    _ldm_rows(
+        "P up to 0.71 at n = 9", {"d": 16, "covariance": "paper", "query": "n < 16"}, "p_positive", 0.713, agg="max"
     ),
-    Claim(
-        "P ≥ 0.99 from n = 39 to 3,292",
-        LDM,
-        {"d": 16, "trials": 300, "query": "39 <= n <= 3292"},
-        "p_positive",
-        0.99,
-        0.0,
-        agg="min",
-    ),
-    Claim(
-        "it falls back to 0.52 at n = N = 10⁴", LDM, {"d": 16, "trials": 300, "n": 10000}, "p_positive", 0.517, 0.0005
-    ),
-    Claim(
+    _ldm_rows("P ≥ 0.99 from n = 39 to 3,292", {"d": 16, "query": "39 <= n <= 3292"}, "p_positive", 0.99, 0.0, "min"),
+    _ldm_rows("it falls back to 0.52 at n = N = 10⁴", {"d": 16, "n": 10000}, "p_positive", 0.517),
+    _ldm_rows(
         "From n = 243 on, the two arithmetics differ by at most 0.073",
-        LDM,
-        {"d": 100, "trials": 300, "query": "n >= 243"},
+        {"d": 100, "query": "n >= 243"},
         "abs(p_positive_paper - p_positive)",
         0.073,
-        0.0005,
         agg="max",
     ),
     _ldm("crosses 1/2 between n = 59 (0.35) and 84 (0.86)", 59, "paper", "p_positive", 0.347),
