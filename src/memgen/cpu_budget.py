@@ -1,5 +1,5 @@
-"""A rough CPU-time estimate of a config's U-Net jobs, so that planning on a machine without a GPU
-says so before a multi-day run starts (no torch: the Snakefile calls it at every start).
+"""A rough CPU-time estimate of a config's U-Net jobs, so that a local run on a machine without a GPU
+stops before a multi-day job starts (no torch: the Snakefile calls it at every start).
 
 Training images per job: Fig. 4 blocks train ``trials_per_job`` U-Nets for ``epochs`` passes of
 ⌈n/batch⌉ batches (or ``steps`` batches where the config fixes them); the study of m trains ``seeds`` U-Nets for ``steps`` batches. The CPU throughput is
@@ -21,7 +21,7 @@ from memgen.grids import log_int_grid
 REFERENCE_IMAGES_PER_S = 33.0
 REFERENCE_MODEL = {"base_channels": 88, "channel_mults": [1, 2, 2], "num_res_blocks": 2}
 REFERENCE_IMAGE_SIZE = 16
-WARN_ABOVE_HOURS = 3.0
+CPU_JOB_LIMIT_HOURS = 2.0  # a local run without a GPU stops before U-Net jobs estimated above this
 
 
 def _cost(model: dict, image_size: int) -> float:
@@ -38,28 +38,55 @@ def cpu_images_per_second(model: dict, image_size: int) -> float:
     return REFERENCE_IMAGES_PER_S * _cost(REFERENCE_MODEL, REFERENCE_IMAGE_SIZE) / _cost(model, image_size)
 
 
-def unet_cpu_hours(unet: dict) -> dict[str, tuple[int, float]]:
-    """Rule name -> (jobs, estimated CPU hours of all of them) for the config section ``unet``."""
+def _gaussian_images_per_trial(g: dict, n: int) -> int:
+    """Training images of one Fig. 4 trial at size n: ``steps`` batches where the config fixes them,
+    else ``epochs`` passes of ⌈n/batch⌉ batches."""
+    batches = g["steps"] if g.get("steps") else g["epochs"] * math.ceil(n / g["batch_size"])
+    return batches * g["batch_size"]
+
+
+def unet_job_cpu_hours(rule: str, wildcards: dict, unet: dict) -> float:
+    """Estimated CPU hours (2 cores) of one U-Net job: ``unet_gaussian_block`` (wildcards n, block)
+    trains the block's trials at size n; ``unet_memorization`` trains ``seeds`` U-Nets for ``steps``
+    batches."""
+    if rule == "unet_gaussian_block":
+        g = unet["gaussian"]
+        start = int(wildcards["block"]) * g["trials_per_job"]
+        trials = max(0, min(start + g["trials_per_job"], g["trials"]) - start)
+        images = trials * _gaussian_images_per_trial(g, int(wildcards["n"]))
+        return images / cpu_images_per_second(g["model"], g["image_size"]) / 3600
+    if rule == "unet_memorization":
+        mem = unet["memorization"]
+        images = mem["seeds"] * mem["steps"] * mem["batch_size"]
+        return images / cpu_images_per_second(mem["model"], mem.get("resolution") or MNIST_IMAGE_SIZE) / 3600
+    raise ValueError(f"no CPU-time estimate for rule {rule!r}")
+
+
+UNET_RULES = ("unet_gaussian_block", "unet_memorization")
+
+
+def unet_jobs(unet: dict) -> list[tuple[str, dict]]:
+    """(rule, wildcards) of every U-Net training job a config plans."""
     g, mem = unet["gaussian"], unet["memorization"]
     ns = [int(n) for n in log_int_grid(g["n"]["min"], g["n"]["max"], g["n"]["num"])]
-    per_trial = {
-        n: (g["steps"] if g.get("steps") else g["epochs"] * math.ceil(n / g["batch_size"])) * g["batch_size"]
-        for n in ns
-    }
     blocks = math.ceil(g["trials"] / g["trials_per_job"])
-    gauss_images = g["trials"] * sum(per_trial.values())
-    mem_jobs = len(mem["datasets"]) * len(mem["n"]) * len(mem["m"])
-    mem_images = mem_jobs * mem["seeds"] * mem["steps"] * mem["batch_size"]
-    return {
-        "unet_gaussian_block": (
-            len(ns) * blocks,
-            gauss_images / cpu_images_per_second(g["model"], g["image_size"]) / 3600,
-        ),
-        "unet_memorization": (
-            mem_jobs,
-            mem_images / cpu_images_per_second(mem["model"], mem.get("resolution") or MNIST_IMAGE_SIZE) / 3600,
-        ),
-    }
+    jobs = [("unet_gaussian_block", {"n": n, "block": b}) for n in ns for b in range(blocks)]
+    jobs += [
+        ("unet_memorization", {"dataset": ds, "n": n, "m": m})
+        for ds in mem["datasets"]
+        for n in mem["n"]
+        for m in mem["m"]
+    ]
+    return jobs
+
+
+def unet_cpu_hours(unet: dict) -> dict[str, tuple[int, float]]:
+    """Rule name -> (jobs, estimated CPU hours of all of them) for the config section ``unet``."""
+    out = {rule: (0, 0.0) for rule in UNET_RULES}
+    for rule, wildcards in unet_jobs(unet):
+        jobs, hours = out[rule]
+        out[rule] = (jobs + 1, hours + unet_job_cpu_hours(rule, wildcards, unet))
+    return out
 
 
 def has_cuda_device() -> bool:
@@ -67,18 +94,44 @@ def has_cuda_device() -> bool:
     return shutil.which("nvidia-smi") is not None or Path("/proc/driver/nvidia").exists()
 
 
-def cpu_warning(unet: dict, threshold_hours: float = WARN_ABOVE_HOURS) -> str | None:
-    """The message planning prints when the U-Net jobs would take more than ``threshold_hours`` on this CPU."""
-    hours = unet_cpu_hours(unet)
-    total = sum(h for _, h in hours.values())
-    if total <= threshold_hours:
-        return None
+def long_cpu_jobs(jobs, unet: dict, limit_hours: float = CPU_JOB_LIMIT_HOURS) -> list[tuple[str, dict, float]]:
+    """The planned (rule, wildcards) among ``jobs`` that are U-Net jobs estimated above
+    ``limit_hours`` on a 2-core CPU, with their estimates."""
+    out = []
+    for rule, wildcards in jobs:
+        if rule in UNET_RULES and (hours := unet_job_cpu_hours(rule, wildcards, unet)) > limit_hours:
+            out.append((rule, dict(wildcards), hours))
+    return out
+
+
+def jobs_to_stop_for(planned, unet: dict, *, local: bool, gpu: bool, allowed: bool) -> list[tuple[str, dict, float]]:
+    """The long U-Net jobs that stop a run before its first job: only a local run (a cluster
+    executor is never stopped), on a machine without a CUDA GPU, without allow_long_cpu_jobs."""
+    if not local or gpu or allowed:
+        return []
+    return long_cpu_jobs(planned, unet)
+
+
+def long_cpu_jobs_message(long_jobs, limit_hours: float = CPU_JOB_LIMIT_HOURS) -> str:
+    """What a local run on a machine without a CUDA GPU prints before stopping: the estimate, the
+    jobs concerned and the ways forward."""
+    total = sum(h for *_, h in long_jobs)
+    per_rule: dict[str, list[float]] = {}
+    for rule, _, hours in long_jobs:
+        per_rule.setdefault(rule, []).append(hours)
     lines = [
-        f"memgen: no CUDA GPU here, and the U-Net jobs of this config would take about {total:,.0f} CPU hours on 2 cores",
-        f"(rough estimate from the measured {REFERENCE_IMAGES_PER_S:g} images/s of the 12.8 M-parameter U-Net):",
-        *(f"  {rule}: {jobs} jobs, ~{h:,.1f} h" for rule, (jobs, h) in hours.items()),
-        "On a CPU use `make figures PRESET=cpu` (every figure with small U-Nets trained to the end, within 90 min on",
-        "2 cores; PRESET=quick: plumbing in minutes); otherwise run on a GPU machine, or send the GPU jobs to a",
-        "cluster (--profile profiles/slurm; ignore this message when they go there).",
+        f"memgen: stopped before the first job. No CUDA GPU here, and {len(long_jobs)} U-Net jobs of this plan "
+        f"would each take more than {limit_hours:g} CPU hours (about {total:,.0f} CPU hours on 2 cores in all;",
+        f"estimate from the measured {REFERENCE_IMAGES_PER_S:g} images/s of the 12.8 M-parameter U-Net):",
+        *(
+            f"  {rule}: {len(hours)} jobs, "
+            + (f"{hours[0]:,.1f} h each" if min(hours) == max(hours) else f"{min(hours):,.1f}-{max(hours):,.1f} h each")
+            for rule, hours in sorted(per_rule.items())
+        ),
+        "Ways forward:",
+        "  make figures                     the CPU preset on this machine (every figure with trained U-Nets, <= 90 min)",
+        "  a machine with a CUDA GPU        paper scale as configured",
+        "  --profile profiles/slurm         send the jobs to a cluster (never stopped by this check)",
+        "  --config allow_long_cpu_jobs=true   run them here anyway",
     ]
     return "\n".join(lines)

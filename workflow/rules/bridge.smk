@@ -5,10 +5,10 @@ rule bridge_simulation_block:
     input:
         code=module_sources("memgen.experiments.bridge"),
     output:
-        table="results/bridge/{kind}/block{block}.parquet",
-        meta="results/bridge/{kind}/block{block}.json",
+        table=results("bridge/{kind}/block{block}.parquet"),
+        meta=results("bridge/{kind}/block{block}.json"),
     log:
-        "logs/bridge/{kind}/block{block}.log",
+        logs("bridge/{kind}/block{block}.log"),
     wildcard_constraints:
         kind="transition|phase",
     conda:
@@ -26,12 +26,12 @@ rule bridge_summary:
         tables=lambda w: bridge_blocks(w.kind),
         code=module_sources("memgen.experiments.bridge"),
     output:
-        table="results/bridge/{kind}/summary.parquet",
-        meta="results/bridge/{kind}/summary.json",
-        crossings="results/bridge/{kind}/crossings.parquet",
-        crossings_meta="results/bridge/{kind}/crossings.json",
+        table=results("bridge/{kind}/summary.parquet"),
+        meta=results("bridge/{kind}/summary.json"),
+        crossings=results("bridge/{kind}/crossings.parquet"),
+        crossings_meta=results("bridge/{kind}/crossings.json"),
     log:
-        "logs/bridge/{kind}/summary.log",
+        logs("bridge/{kind}/summary.log"),
     wildcard_constraints:
         kind="transition|phase",
     conda:
@@ -47,10 +47,10 @@ rule bridge_theory:
     input:
         code=module_sources("memgen.experiments.bridge"),
     output:
-        table="results/bridge/{kind}/theory.parquet",
-        meta="results/bridge/{kind}/theory.json",
+        table=results("bridge/{kind}/theory.parquet"),
+        meta=results("bridge/{kind}/theory.json"),
     log:
-        "logs/bridge/{kind}/theory.log",
+        logs("bridge/{kind}/theory.log"),
     wildcard_constraints:
         kind="transition|phase",
     conda:

@@ -1,23 +1,94 @@
 # Helpers shared by every rule: config validation, module sources, config slices.
 import ast
+import difflib
 import json
 import math
+import os
+import shlex
 import sys
 from pathlib import Path
 
 SRC = Path(workflow.basedir) / "src"
-sys.path.insert(0, str(SRC))  # for the config check; jobs use the installed (editable) memgen
+sys.path.insert(0, str(SRC))  # planning imports memgen from this checkout (no torch)
 
-from memgen.config import validate_config
-from memgen.cpu_budget import cpu_warning, has_cuda_device
+from memgen.config import ConfigError, apply_command_line_overrides, run_name, validate_config
+from memgen.cpu_budget import has_cuda_device, jobs_to_stop_for, long_cpu_jobs_message
 from memgen.data import DATASETS
 from memgen.grids import log_int_grid, m_label, n_trial_blocks, parse_m, trial_block
 from memgen.experiments.bridge import n_blocks as bridge_n_blocks
 from memgen.experiments.rf import n_simulation_blocks
 
-validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
-if not has_cuda_device() and (warning := cpu_warning(config["unet"])):
-    print(warning, file=sys.stderr)  # before any job starts: the U-Net jobs are GPU work at this scale
+try:
+    apply_command_line_overrides(config, workflow.config_settings.config)
+    validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+    # One folder per run: results/<run>/, figures/<run>/, logs/<run>/ (memgen.config.run_name).
+    RUN = run_name(config, workflow.overwrite_configfiles, workflow.config_settings.config)
+except ConfigError as error:  # the offending keys, without a traceback
+    sys.exit(f"memgen: {error}")
+
+
+def results(path):
+    """results/<run>/<path>: a table of this run."""
+    return f"results/{RUN}/{path}"
+
+
+def figures(path):
+    """figures/<run>/<path>: a figure of this run."""
+    return f"figures/{RUN}/{path}"
+
+
+def logs(path):
+    """logs/<run>/<path>: a log of this run."""
+    return f"logs/{RUN}/{path}"
+
+
+def stop_before_long_cpu_jobs():
+    """Before the first job of a local run on a machine without a CUDA GPU: stop, with the estimate
+    and the ways forward, if the plan holds U-Net jobs estimated above 2 CPU hours each (unless
+    allow_long_cpu_jobs). A cluster run (non-local executor) is never stopped."""
+    planned = [(job.rule.name, job.wildcards_dict) for job in workflow.dag.needrun_jobs()]
+    flags = dict(local=workflow.local_exec, gpu=has_cuda_device(), allowed=config["allow_long_cpu_jobs"])
+    if long_jobs := jobs_to_stop_for(planned, config["unet"], **flags):
+        print(long_cpu_jobs_message(long_jobs), file=sys.stderr)
+        raise SystemExit(1)
+
+
+def command_line_targets():
+    """The targets of the snakemake command line that parses this Snakefile (none when another
+    program runs the workflow through the API; Snakemake hands them to the DAG only after parsing)."""
+    if Path(sys.argv[0]).name != "snakemake":
+        return []
+    try:
+        from snakemake.cli import get_argument_parser
+
+        args, _ = get_argument_parser().parse_known_args(sys.argv[1:])
+    except (Exception, SystemExit):
+        return []
+    return [t for t in args.targets or () if isinstance(t, str)]
+
+
+def check_targets():
+    """Every file target asked for on the command line is made by a rule or exists; else stop with
+    one line naming the closest figure targets of this run."""
+    known_rules = {r.name for r in workflow.rules}
+    for target in command_line_targets():
+        if target in known_rules or Path(target).exists() or any(r.is_producer(target) for r in workflow.rules):
+            continue
+        figure_targets = [figures(f"{name}.{ext}") for name in FIGURES for ext in ("pdf", "png")]
+        close = difflib.get_close_matches(target, [*figure_targets, "figures/all", *known_rules], n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        sys.exit(
+            f"memgen: '{target}' is not a target of the {RUN} run; {hint}every target: snakemake --list-target-rules"
+        )
+
+
+def repo_path(*parts):
+    """A file of this repository, relative to the working directory (snakemake -d DIR works)."""
+    return os.path.relpath(Path(workflow.basedir, *parts))
+
+
+# Jobs import memgen from this checkout too, wherever they run (conda envs, SLURM jobs, -d DIR).
+shell.prefix(f"export PYTHONPATH={shlex.quote(str(SRC))}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
 
 ENV = "../../envs/memgen.yaml"
 # RF figure -> its experiment (config key rf.<experiment>)
@@ -61,7 +132,7 @@ def _module_path(mod):
 
 def module_sources(*modules):
     """Source files of ``modules`` and of every memgen module they import, recursively,
-    relative to the workflow directory: declared as inputs, so editing one reruns
+    relative to the working directory: declared as inputs, so editing one reruns
     exactly the jobs that use it."""
     seen, todo = {}, ["memgen", *modules]
     while todo:
@@ -71,7 +142,7 @@ def module_sources(*modules):
         seen[mod] = _module_path(mod)
         if seen[mod] is not None:
             todo.extend(_memgen_imports(seen[mod].read_text(), str(seen[mod])))
-    return [str(path.relative_to(workflow.basedir)) for mod, path in sorted(seen.items()) if path is not None]
+    return [repo_path(path) for mod, path in sorted(seen.items()) if path is not None]
 
 
 def notebook_sources(name):
@@ -134,7 +205,7 @@ def ldm_sweep(section, d):
 def ldm_block_tables(section):
     """Every block table of ldm.<section>, over all sweeps."""
     return [
-        f"results/ldm/{section}/d{sweep['d']}/block{b:03d}.parquet"
+        results(f"ldm/{section}/d{sweep['d']}/block{b:03d}.parquet")
         for sweep in config["ldm"][section]["sweeps"]
         for b in range(n_trial_blocks(config["ldm"][section]["trials"], config["ldm"][section]["trials_per_job"]))
     ]
@@ -143,12 +214,12 @@ def ldm_block_tables(section):
 def rf_block_tables(experiment):
     """Every simulation block table of rf.<experiment>."""
     blocks = n_simulation_blocks(experiment, stage_config("rf", experiment))
-    return [f"results/rf/{experiment}/simulation/block{b:03d}.parquet" for b in range(blocks)]
+    return [results(f"rf/{experiment}/simulation/block{b:03d}.parquet") for b in range(blocks)]
 
 
 def rf_images_tables(name):
-    """results/rf_images/<dataset>/<name> for every configured data set."""
-    return [f"results/rf_images/{dataset}/{name}" for dataset in config["rf_images"]["datasets"]]
+    """results/<run>/rf_images/<dataset>/<name> for every configured data set."""
+    return [results(f"rf_images/{dataset}/{name}") for dataset in config["rf_images"]["datasets"]]
 
 
 def unet_gaussian_blocks():
@@ -156,7 +227,7 @@ def unet_gaussian_blocks():
     g = config["unet"]["gaussian"]
     ns = log_int_grid(g["n"]["min"], g["n"]["max"], g["n"]["num"])
     blocks = n_trial_blocks(g["trials"], g["trials_per_job"])
-    return [f"results/unet/gaussian/n{n}_b{b:03d}.parquet" for n in ns for b in range(blocks)]
+    return [results(f"unet/gaussian/n{n}_b{b:03d}.parquet") for n in ns for b in range(blocks)]
 
 
 def unet_memorization_points():
@@ -166,15 +237,15 @@ def unet_memorization_points():
 
 
 def unet_memorization_outputs(kind):
-    """results/unet/<dataset>/n<n>_m<m>.parquet (kind 'table') or _samples.npz (kind 'samples')."""
+    """results/<run>/unet/<dataset>/n<n>_m<m>.parquet (kind 'table') or _samples.npz (kind 'samples')."""
     suffix = {"table": ".parquet", "samples": "_samples.npz"}[kind]
-    return [f"results/unet/{ds}/n{n}_m{m}{suffix}" for ds, n, m in unet_memorization_points()]
+    return [results(f"unet/{ds}/n{n}_m{m}{suffix}") for ds, n, m in unet_memorization_points()]
 
 
 def bridge_blocks(kind):
     """Simulation tables of bridge experiment ``kind``."""
     blocks = bridge_n_blocks(kind, stage_config("bridge", kind))
-    return [f"results/bridge/{kind}/block{b:03d}.parquet" for b in range(blocks)]
+    return [results(f"bridge/{kind}/block{b:03d}.parquet") for b in range(blocks)]
 
 
 # Runs notebooks/<figure>.ipynb into figures/<figure>.ipynb with the rule's parameters.
@@ -199,8 +270,8 @@ def rf_images_sample_index():
     return [
         {
             "dataset": ds,
-            "samples": f"results/rf_images/{ds}/samples.npz",
-            "generation": f"results/rf_images/{ds}/generation.parquet",
+            "samples": results(f"rf_images/{ds}/samples.npz"),
+            "generation": results(f"rf_images/{ds}/generation.parquet"),
         }
         for ds in config["rf_images"]["datasets"]
     ]
@@ -220,26 +291,26 @@ BRIDGE = "Bridge: Paper B's metric on Paper A's models"
 
 FIGURE_REGISTRY = {
     "ldm_hellinger": figure_spec(
-        LDM, {"summary": "results/ldm/hellinger_summary.parquet"}, stage_config("ldm", "hellinger")
+        LDM, {"summary": results("ldm/hellinger_summary.parquet")}, stage_config("ldm", "hellinger")
     ),
     "ldm_transition": figure_spec(
         LDM,
-        {"summary": "results/ldm/transition_summary.parquet"},
+        {"summary": results("ldm/transition_summary.parquet")},
         stage_config("ldm", "transition"),
     ),
     "kde_width": figure_spec(
         "Paper B: kernel width",
         {
-            "curves": "results/kde_width/curves.parquet",
-            "optima": "results/kde_width/optima.parquet",
-            "formulas": "results/kde_width/formulas.parquet",
+            "curves": results("kde_width/curves.parquet"),
+            "optima": results("kde_width/optima.parquet"),
+            "formulas": results("kde_width/formulas.parquet"),
         },
         stage_config("kde_width"),
     ),
     **{
         name: figure_spec(
             RF,
-            {"theory": f"results/rf/{exp}/theory.parquet", "simulation": f"results/rf/{exp}/simulation.parquet"},
+            {"theory": results(f"rf/{exp}/theory.parquet"), "simulation": results(f"rf/{exp}/simulation.parquet")},
             stage_config("rf", exp),
         )
         for name, exp in RF_FIGURES.items()
@@ -247,8 +318,8 @@ FIGURE_REGISTRY = {
     "rf_memorization": figure_spec(
         RF,
         {
-            "theory": "results/rf/learning_curves/theory.parquet",
-            "simulation": "results/rf/learning_curves/simulation.parquet",
+            "theory": results("rf/learning_curves/theory.parquet"),
+            "simulation": results("rf/learning_curves/simulation.parquet"),
         },
         stage_config("rf", "learning_curves"),
     ),
@@ -267,10 +338,10 @@ FIGURE_REGISTRY = {
         rf_images_sample_index(),
     ),
     "unet_gaussian_transition": figure_spec(
-        UNET, {"tables": ["results/unet/gaussian/transition.parquet"]}, stage_config("unet", "gaussian")
+        UNET, {"tables": [results("unet/gaussian/transition.parquet")]}, stage_config("unet", "gaussian")
     ),
     "unet_memorization_m": figure_spec(
-        UNET, {"tables": ["results/unet/memorization.parquet"]}, stage_config("unet", "memorization")
+        UNET, {"tables": [results("unet/memorization.parquet")]}, stage_config("unet", "memorization")
     ),
     "unet_samples": figure_spec(
         UNET,
@@ -282,9 +353,9 @@ FIGURE_REGISTRY = {
         name: figure_spec(
             BRIDGE,
             {
-                "summary": f"results/bridge/{kind}/summary.parquet",
-                "crossings": f"results/bridge/{kind}/crossings.parquet",
-                "theory": f"results/bridge/{kind}/theory.parquet",
+                "summary": results(f"bridge/{kind}/summary.parquet"),
+                "crossings": results(f"bridge/{kind}/crossings.parquet"),
+                "theory": results(f"bridge/{kind}/theory.parquet"),
             },
             stage_config("bridge", kind),
         )

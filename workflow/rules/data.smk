@@ -5,10 +5,10 @@ rule data_prepare:
     input:
         code=module_sources("memgen.data"),
     output:
-        arrays="results/data/{dataset}/prepared.npz",
-        manifest="results/data/{dataset}/manifest.json",
+        arrays=results("data/{dataset}/prepared.npz"),
+        manifest=results("data/{dataset}/manifest.json"),
     log:
-        "logs/data/{dataset}.log",
+        logs("data/{dataset}.log"),
     conda:
         ENV
     params:

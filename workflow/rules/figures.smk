@@ -9,19 +9,24 @@ for name, fig in FIGURE_REGISTRY.items():
             f"figure_{name}"
         input:
             **fig["tables"],
-            notebook=f"notebooks/{name}.ipynb",
+            notebook=repo_path("notebooks", f"{name}.ipynb"),
             code=notebook_sources(name),
         output:
-            pdf=f"figures/{name}.pdf",
-            png=report(f"figures/{name}.png", category=fig["category"]),
-            notebook=f"figures/{name}.ipynb",
+            pdf=figures(f"{name}.pdf"),
+            png=report(figures(f"{name}.png"), category=fig["category"]),
+            notebook=figures(f"{name}.ipynb"),
         log:
-            f"logs/figures/{name}.log",
+            logs(f"figures/{name}.log"),
         conda:
             ENV
         params:
             parameters=as_json(
-                {**fig["tables"], "out_prefix": f"figures/{name}", "config": fig["config"], "index": fig["index"]}
+                {
+                    **fig["tables"],
+                    "out_prefix": figures(f"{name}"),
+                    "config": fig["config"],
+                    "index": fig["index"],
+                }
             ),
         shell:
             PAPERMILL
@@ -29,13 +34,29 @@ for name, fig in FIGURE_REGISTRY.items():
 
 rule figures_all:
     input:
-        expand("figures/{name}.{ext}", name=FIGURES, ext=["pdf", "png"]),
+        expand(figures("{name}.{ext}"), name=FIGURES, ext=["pdf", "png"]),
     output:
-        "figures/all",
+        figures("all"),
     log:
-        "logs/figures/all.log",
+        logs("figures/all.log"),
     localrule: True
     conda:
         ENV
     shell:
         "ls -1 {input} > {output} 2> {log}"
+
+
+# figures/all: the list of the last run's figures (the short target of every run; each run's own
+# list is figures/<run>/all).
+rule figures_all_latest:
+    input:
+        figures("all"),
+    output:
+        "figures/all",
+    log:
+        logs("figures/all_latest.log"),
+    localrule: True
+    conda:
+        ENV
+    shell:
+        "cp {input} {output} 2> {log}"

@@ -5,14 +5,14 @@ rule kde_width_tables:
     input:
         code=module_sources("memgen.experiments.kde_width"),
     output:
-        curves="results/kde_width/curves.parquet",
-        curves_meta="results/kde_width/curves.json",
-        optima="results/kde_width/optima.parquet",
-        optima_meta="results/kde_width/optima.json",
-        formulas="results/kde_width/formulas.parquet",
-        formulas_meta="results/kde_width/formulas.json",
+        curves=results("kde_width/curves.parquet"),
+        curves_meta=results("kde_width/curves.json"),
+        optima=results("kde_width/optima.parquet"),
+        optima_meta=results("kde_width/optima.json"),
+        formulas=results("kde_width/formulas.parquet"),
+        formulas_meta=results("kde_width/formulas.json"),
     log:
-        "logs/kde_width/tables.log",
+        logs("kde_width/tables.log"),
     conda:
         ENV
     params:

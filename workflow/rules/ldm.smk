@@ -5,10 +5,10 @@ rule ldm_hellinger_block:
     input:
         code=module_sources("memgen.experiments.ldm"),
     output:
-        table="results/ldm/hellinger/d{d}/block{block}.parquet",
-        meta="results/ldm/hellinger/d{d}/block{block}.json",
+        table=results("ldm/hellinger/d{d}/block{block}.parquet"),
+        meta=results("ldm/hellinger/d{d}/block{block}.json"),
     log:
-        "logs/ldm/hellinger/d{d}/block{block}.log",
+        logs("ldm/hellinger/d{d}/block{block}.log"),
     conda:
         ENV
     params:
@@ -24,10 +24,10 @@ rule ldm_transition_block:
     input:
         code=module_sources("memgen.experiments.ldm"),
     output:
-        table="results/ldm/transition/d{d}/block{block}.parquet",
-        meta="results/ldm/transition/d{d}/block{block}.json",
+        table=results("ldm/transition/d{d}/block{block}.parquet"),
+        meta=results("ldm/transition/d{d}/block{block}.json"),
     log:
-        "logs/ldm/transition/d{d}/block{block}.log",
+        logs("ldm/transition/d{d}/block{block}.log"),
     conda:
         ENV
     params:
@@ -44,10 +44,10 @@ rule ldm_summary:
         tables=lambda w: ldm_block_tables(w.section),
         code=module_sources("memgen.experiments.ldm"),
     output:
-        table="results/ldm/{section}_summary.parquet",
-        meta="results/ldm/{section}_summary.json",
+        table=results("ldm/{section}_summary.parquet"),
+        meta=results("ldm/{section}_summary.json"),
     log:
-        "logs/ldm/{section}_summary.log",
+        logs("ldm/{section}_summary.log"),
     wildcard_constraints:
         section="hellinger|transition",
     conda:

@@ -5,10 +5,10 @@ rule rf_theory:
     input:
         code=module_sources("memgen.experiments.rf"),
     output:
-        table="results/rf/{experiment}/theory.parquet",
-        meta="results/rf/{experiment}/theory.json",
+        table=results("rf/{experiment}/theory.parquet"),
+        meta=results("rf/{experiment}/theory.json"),
     log:
-        "logs/rf/{experiment}/theory.log",
+        logs("rf/{experiment}/theory.log"),
     conda:
         ENV
     params:
@@ -21,10 +21,10 @@ rule rf_simulation_block:
     input:
         code=module_sources("memgen.experiments.rf"),
     output:
-        table="results/rf/{experiment}/simulation/block{block}.parquet",
-        meta="results/rf/{experiment}/simulation/block{block}.json",
+        table=results("rf/{experiment}/simulation/block{block}.parquet"),
+        meta=results("rf/{experiment}/simulation/block{block}.json"),
     log:
-        "logs/rf/{experiment}/simulation/block{block}.log",
+        logs("rf/{experiment}/simulation/block{block}.log"),
     conda:
         ENV
     params:
@@ -41,10 +41,10 @@ rule rf_simulation_summary:
         tables=lambda w: rf_block_tables(w.experiment),
         code=module_sources("memgen.experiments.rf"),
     output:
-        table="results/rf/{experiment}/simulation.parquet",
-        meta="results/rf/{experiment}/simulation.json",
+        table=results("rf/{experiment}/simulation.parquet"),
+        meta=results("rf/{experiment}/simulation.json"),
     log:
-        "logs/rf/{experiment}/simulation.log",
+        logs("rf/{experiment}/simulation.log"),
     conda:
         ENV
     params:

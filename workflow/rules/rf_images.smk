@@ -3,14 +3,14 @@
 
 rule rf_images_learning_curves:
     input:
-        data="results/data/{dataset}/prepared.npz",
-        manifest="results/data/{dataset}/manifest.json",
+        data=results("data/{dataset}/prepared.npz"),
+        manifest=results("data/{dataset}/manifest.json"),
         code=module_sources("memgen.experiments.rf_images"),
     output:
-        table="results/rf_images/{dataset}/learning_curves.parquet",
-        meta="results/rf_images/{dataset}/learning_curves.json",
+        table=results("rf_images/{dataset}/learning_curves.parquet"),
+        meta=results("rf_images/{dataset}/learning_curves.json"),
     log:
-        "logs/rf_images/{dataset}/learning_curves.log",
+        logs("rf_images/{dataset}/learning_curves.log"),
     conda:
         ENV
     resources:
@@ -25,17 +25,17 @@ rule rf_images_learning_curves:
 
 rule rf_images_generate:
     input:
-        data="results/data/{dataset}/prepared.npz",
-        manifest="results/data/{dataset}/manifest.json",
+        data=results("data/{dataset}/prepared.npz"),
+        manifest=results("data/{dataset}/manifest.json"),
         code=module_sources("memgen.experiments.rf_images"),
     output:
-        table="results/rf_images/{dataset}/generation.parquet",
-        meta="results/rf_images/{dataset}/generation.json",
-        samples="results/rf_images/{dataset}/samples.npz",
-        onset="results/rf_images/{dataset}/onset.parquet",
-        onset_meta="results/rf_images/{dataset}/onset.json",
+        table=results("rf_images/{dataset}/generation.parquet"),
+        meta=results("rf_images/{dataset}/generation.json"),
+        samples=results("rf_images/{dataset}/samples.npz"),
+        onset=results("rf_images/{dataset}/onset.parquet"),
+        onset_meta=results("rf_images/{dataset}/onset.json"),
     log:
-        "logs/rf_images/{dataset}/generation.log",
+        logs("rf_images/{dataset}/generation.log"),
     conda:
         ENV
     resources:

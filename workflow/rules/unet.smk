@@ -6,10 +6,10 @@ rule unet_gaussian_block:
     input:
         code=module_sources("memgen.experiments.unet"),
     output:
-        table="results/unet/gaussian/n{n}_b{block}.parquet",
-        meta="results/unet/gaussian/n{n}_b{block}.json",
+        table=results("unet/gaussian/n{n}_b{block}.parquet"),
+        meta=results("unet/gaussian/n{n}_b{block}.json"),
     log:
-        "logs/unet/gaussian/n{n}_b{block}.log",
+        logs("unet/gaussian/n{n}_b{block}.log"),
     wildcard_constraints:
         n=r"\d+",
     conda:
@@ -30,10 +30,10 @@ rule unet_gaussian_summary:
         tables=unet_gaussian_blocks(),
         code=module_sources("memgen.experiments.unet"),
     output:
-        table="results/unet/gaussian/transition.parquet",
-        meta="results/unet/gaussian/transition.json",
+        table=results("unet/gaussian/transition.parquet"),
+        meta=results("unet/gaussian/transition.json"),
     log:
-        "logs/unet/gaussian/transition.log",
+        logs("unet/gaussian/transition.log"),
     conda:
         ENV
     shell:
@@ -42,15 +42,15 @@ rule unet_gaussian_summary:
 
 rule unet_memorization:
     input:
-        data="results/data/{dataset}/prepared.npz",
-        manifest="results/data/{dataset}/manifest.json",
+        data=results("data/{dataset}/prepared.npz"),
+        manifest=results("data/{dataset}/manifest.json"),
         code=module_sources("memgen.experiments.unet"),
     output:
-        table="results/unet/{dataset}/n{n}_m{m}.parquet",
-        meta="results/unet/{dataset}/n{n}_m{m}.json",
-        samples="results/unet/{dataset}/n{n}_m{m}_samples.npz",
+        table=results("unet/{dataset}/n{n}_m{m}.parquet"),
+        meta=results("unet/{dataset}/n{n}_m{m}.json"),
+        samples=results("unet/{dataset}/n{n}_m{m}_samples.npz"),
     log:
-        "logs/unet/{dataset}/n{n}_m{m}.log",
+        logs("unet/{dataset}/n{n}_m{m}.log"),
     wildcard_constraints:
         n=r"\d+",
         m=r"\d+|inf",
@@ -72,10 +72,10 @@ rule unet_memorization_summary:
         tables=unet_memorization_outputs("table"),
         code=module_sources("memgen.experiments.unet"),
     output:
-        table="results/unet/memorization.parquet",
-        meta="results/unet/memorization.json",
+        table=results("unet/memorization.parquet"),
+        meta=results("unet/memorization.json"),
     log:
-        "logs/unet/memorization.log",
+        logs("unet/memorization.log"),
     conda:
         ENV
     shell:
