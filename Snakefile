@@ -34,3 +34,7 @@ check_targets()
 
 onstart:
     stop_before_long_cpu_jobs()
+
+
+onerror:
+    report_failed_jobs()

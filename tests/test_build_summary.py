@@ -2,6 +2,7 @@
 
 from memgen.build_summary import blocking_jobs, parse_dry_run, summarise
 from memgen.config import run_name_of_command
+from memgen.job_failure import cause_from_log
 
 # A dry run after a --keep-going run in which the Fashion-MNIST data stage failed: two figures wait on it
 # (one through an intermediate table), figures_all waits on everything; kde_width was built.
@@ -132,3 +133,18 @@ def test_the_run_name_of_a_command_line(tmp_path):
     assert run_name_of_command(["figures/all", "--configfile", str(tmp_path / "mine.yaml")], tmp_path) == "mine"
     assert run_name_of_command(["--configfile", str(tmp_path / "named.yaml"), "--cores", "2"], tmp_path) == "other"
     assert run_name_of_command(["all", "--config", "run=x1", "seed=3"], tmp_path) == "x1"
+
+
+def test_the_cause_of_a_failed_notebook_is_its_exception_not_papermills():
+    log = (
+        "Executing:  50%|█████     | 2/4\n"
+        "Traceback (most recent call last):\n"
+        '  File "papermill/execute.py", line 131, in raise_for_execution_errors\n'
+        "papermill.exceptions.PapermillExecutionError: \n"
+        "---------------------------------------------------------------------------\n"
+        'Exception encountered at "In [2]":\n'
+        "ValueError: results/cpu/x.parquet: its bytes do not match the sha256 in results/cpu/x.json (damaged)\n"
+    )
+    assert cause_from_log(log).startswith("ValueError: results/cpu/x.parquet: its bytes do not match")
+    assert cause_from_log("SystemExit: --block 9 is out of range\n") == "SystemExit: --block 9 is out of range"
+    assert cause_from_log("all went well\n") is None

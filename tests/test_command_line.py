@@ -107,3 +107,17 @@ def test_make_names_a_missing_preset_in_one_line(work):
     assert proc.returncode != 0
     assert out[0].startswith("memgen: no preset 'foo' (presets/foo.yaml); the presets: ")
     assert all(name in out[0] for name in ("cpu", "quick", "paper", "bridge_d32"))
+
+
+@pytest.mark.workflow
+def test_a_failing_job_names_its_cause_on_the_console(work):
+    """A table damaged after it was written: the figure job fails, and the console says why."""
+    args = ("figures/quick/kde_width.pdf", "--cores", "2", "--configfile", "presets/quick.yaml")
+    assert snakemake(work, *args).returncode == 0
+    table = work / "results/quick/kde_width/curves.parquet"
+    table.write_bytes(table.read_bytes()[:-8] + b"damaged!")
+    proc = snakemake(work, *args)
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("memgen: figure_kde_width")]
+    assert proc.returncode != 0 and len(lines) == 1, proc.stderr[-3000:]
+    assert "failed: ValueError: results/quick/kde_width/curves.parquet: its bytes do not match the sha256" in lines[0]
+    assert "[log: logs/quick/figures/kde_width.log]" in lines[0]

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from memgen.claims import check_claims, report
 from memgen.config import run_name_of_command
+from memgen.job_failure import cause_from_log
 from memgen.data import remedy_command
 
 _JOB = re.compile(r"^rule (\w+):\n((?:    .*\n?)*)", re.M)
@@ -83,14 +84,7 @@ def failure_reason(job: PendingJob, workdir: Path) -> str:
     """One line on why ``job`` did not finish, read from the end of its log."""
     if job.log is None or not (workdir / job.log).is_file():
         return f"rule {job.rule} did not run (no log)"
-    lines = [line.strip() for line in (workdir / job.log).read_text(errors="replace").splitlines() if line.strip()]
-    for line in reversed(lines):
-        if "no source could provide" in line:
-            return line.split("Error: ", 1)[-1].rstrip(":")
-    for line in reversed(lines):
-        if re.search(r"(Error|Exception)\b", line):
-            return line[:300]
-    return f"rule {job.rule} failed (see {job.log})"
+    return cause_from_log((workdir / job.log).read_text(errors="replace")) or f"rule {job.rule} failed (see {job.log})"
 
 
 def fix_command(job: PendingJob) -> str:

@@ -14,6 +14,7 @@ sys.path.insert(0, str(SRC))  # planning imports memgen from this checkout (no t
 from memgen.config import ConfigError, apply_command_line_overrides, run_name, validate_config
 from memgen.cpu_budget import has_cuda_device, jobs_to_stop_for, long_cpu_jobs_message
 from memgen.data import DATASETS
+from memgen.job_failure import cause_from_log
 from memgen.grids import log_int_grid, m_label, n_trial_blocks, parse_m, trial_block
 from memgen.experiments.bridge import n_blocks as bridge_n_blocks
 from memgen.experiments.rf import n_simulation_blocks
@@ -82,13 +83,25 @@ def check_targets():
         )
 
 
+def report_failed_jobs():
+    """After a failed run: each failed job's one-line cause, read from its log, on the console."""
+    for job in sorted(workflow.scheduler.failed, key=str):
+        for member in getattr(job, "jobs", None) or [job]:  # a group job (cluster): its members
+            log = str(member.log[0]) if member.log else None
+            text = Path(log).read_text(errors="replace") if log and Path(log).is_file() else ""
+            cause = cause_from_log(text) or "no cause in its log"
+            where = ", ".join(f"{k}={v}" for k, v in member.wildcards_dict.items())
+            print(f"memgen: {member.rule.name}({where}) failed: {cause} [log: {log}]", file=sys.stderr)
+
+
 def repo_path(*parts):
     """A file of this repository, relative to the working directory (snakemake -d DIR works)."""
     return os.path.relpath(Path(workflow.basedir, *parts))
 
 
 # Jobs import memgen from this checkout too, wherever they run (conda envs, SLURM jobs, -d DIR).
-shell.prefix(f"export PYTHONPATH={shlex.quote(str(SRC))}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
+# (A prefix replaces Snakemake's default one, bash's strict mode: it is kept.)
+shell.prefix(f"set -euo pipefail; export PYTHONPATH={shlex.quote(str(SRC))}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
 
 ENV = "../../envs/memgen.yaml"
 # RF figure -> its experiment (config key rf.<experiment>)
