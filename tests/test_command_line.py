@@ -121,3 +121,54 @@ def test_a_failing_job_names_its_cause_on_the_console(work):
     assert proc.returncode != 0 and len(lines) == 1, proc.stderr[-3000:]
     assert "failed: ValueError: results/quick/kde_width/curves.parquet: its bytes do not match the sha256" in lines[0]
     assert "[log: logs/quick/figures/kde_width.log]" in lines[0]
+
+
+def _paper_config(**sections):
+    import yaml
+    from snakemake.utils import update_config
+
+    from memgen.config import validate_config
+    from workflow_utils import REPO
+
+    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+    update_config(cfg, sections)
+    return validate_config(cfg, REPO / "workflow/schemas/config.schema.yaml")
+
+
+def test_memory_estimates_count_the_arrays_a_job_holds():
+    from memgen.job_memory import GIB, estimates, ldm_trial_bytes, rf_fit_bytes
+
+    # an RF fit holds at least its p x p float64 matrices U, Omega and the Cholesky factor; at most a few
+    # dozen of them where the other arrays are small
+    for d, p, n in ((200, 1600, 1600), (50, 400, 100), (1000, 500, 8000)):
+        assert 3 * 8 * p * p < rf_fit_bytes(d, p, n)
+    assert rf_fit_bytes(200, 1600, 1600) < 30 * 8 * 1600**2
+    # a linear-model trial holds the original set and its noised copy
+    assert ldm_trial_bytes(10_000, 100, 10_000) > 2 * 8 * 10_000 * 100
+    # the paper-scale config fits a 24 GiB machine: its largest job is the RF fit on 2,000 images
+    biggest = max(estimates(_paper_config()), key=lambda e: e.bytes)
+    assert biggest.key == "rf_images.learning_curves.n" and 1 < biggest.bytes / GIB < 24
+
+
+@pytest.mark.parametrize(
+    "sections,key",
+    [
+        ({"rf": {"d": 100_000_000}}, "rf.d"),
+        ({"ldm": {"transition": {"N": 10_000_000_000}}}, "ldm.transition.N"),
+        ({"unet": {"pack": 100_000, "gaussian": {"trials": 100_000, "trials_per_job": 100_000}}}, "unet.pack"),
+    ],
+    ids=["rf.d", "ldm.N", "unet.pack"],
+)
+def test_a_config_whose_jobs_cannot_fit_is_refused_naming_the_key(sections, key):
+    from memgen.job_memory import memory_errors
+
+    assert memory_errors(_paper_config(), 24 * 2**30) == []
+    errors = memory_errors(_paper_config(**sections), 24 * 2**30)
+    assert len(errors) == 1 and errors[0].startswith(f"config key '{key}': ") and "GiB, more than" in errors[0]
+
+
+@pytest.mark.workflow
+def test_planning_refuses_a_config_that_cannot_fit(work):
+    proc = snakemake(work, "-n", "--config", "rf={d: 100000000}")
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "config key 'rf.d': an RF fit at d = 100,000,000" in proc.stderr and "GiB, more than" in proc.stderr

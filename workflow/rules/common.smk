@@ -15,6 +15,7 @@ from memgen.config import ConfigError, apply_command_line_overrides, run_name, v
 from memgen.cpu_budget import has_cuda_device, jobs_to_stop_for, long_cpu_jobs_message
 from memgen.data import DATASETS
 from memgen.job_failure import cause_from_log
+from memgen.job_memory import machine_memory_bytes, memory_errors
 from memgen.grids import log_int_grid, m_label, n_trial_blocks, parse_m, trial_block
 from memgen.experiments.bridge import n_blocks as bridge_n_blocks
 from memgen.experiments.rf import n_simulation_blocks
@@ -26,6 +27,24 @@ try:
     RUN = run_name(config, workflow.overwrite_configfiles, workflow.config_settings.config)
 except ConfigError as error:  # the offending keys, without a traceback
     sys.exit(f"memgen: {error}")
+if config["unet"]["checkpoint_dir"] is None:
+    config["unet"]["checkpoint_dir"] = f"results/{RUN}/unet/checkpoints"
+
+
+def memory_limit():
+    """(bytes, where) a job may use: this machine's memory, or on a cluster the largest mem_mb the
+    profile gives any rule (None where the profile sets none)."""
+    if workflow.local_exec:
+        return machine_memory_bytes(), "this machine's memory"
+    settings = workflow.resource_settings
+    found = [r.get("mem_mb") for r in dict(settings.overwrite_resources or {}).values()]
+    found.append(dict(settings.default_resources or {}).get("mem_mb"))
+    mem_mb = [int(v) for v in found if isinstance(v, (int, float))]
+    return (max(mem_mb) * 2**20, "the cluster profile's largest mem_mb") if mem_mb else (None, None)
+
+
+if (limit := memory_limit())[0] and (too_big := memory_errors(config, *limit)):
+    sys.exit("memgen: this config's jobs cannot fit:\n  " + "\n  ".join(too_big))
 
 
 def results(path):
