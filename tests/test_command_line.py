@@ -142,7 +142,7 @@ def test_memory_estimates_count_the_arrays_a_job_holds():
     # dozen of them where the other arrays are small
     for d, p, n in ((200, 1600, 1600), (50, 400, 100), (1000, 500, 8000)):
         assert 3 * 8 * p * p < rf_fit_bytes(d, p, n)
-    assert rf_fit_bytes(200, 1600, 1600) < 30 * 8 * 1600**2
+    assert rf_fit_bytes(200, 1600, 1600, quadrature=False) < 30 * 8 * 1600**2
     # a linear-model trial holds the original set and its noised copy
     assert ldm_trial_bytes(10_000, 100, 10_000) > 2 * 8 * 10_000 * 100
     # the paper-scale config fits a 24 GiB machine: its largest job is the RF fit on 2,000 images

@@ -16,8 +16,11 @@ meant as an order of magnitude (the refusal is for configs off by factors, such 
 - a U-Net job (float32; ``memgen.unet``): per model of a pack, the parameters with their gradients
   and Adam's two moments (4 P, P ≈ 100 c² Σ_k mult_k² · blocks, which gives 13.9 M for the 12.8 M
   U-Net of Fig. 4 and 7.4 M for the 6.8 M one at 28×28), and the activations kept for the backward
-  pass (≈ 30 tensors of c · mult_k channels at each level k of side s/2^k, per residual block, per
-  image of the batch); plus the data set of the job (N images).
+  pass (≈ 45 feature maps of c · mult_k channels at each level k of side s/2^k, per residual block,
+  per image of the batch: the count measured for the 12.8 M U-Net at batch 128); plus the data set
+  of the job (N images).
+
+``bench/bench_job_memory.py`` measures the peaks of real jobs beside these estimates.
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ from dataclasses import dataclass
 from memgen.grids import log_int_grid
 
 GIB = 2**30
+ACTIVATIONS_PER_BLOCK = 45  # feature maps kept per residual block (bench/bench_job_memory.py: 16x16 U-Net)
 KDE_BLOCK = 1 << 24  # pairwise kernel values computed at once (memgen.kde)
 SAMPLED_CHUNK = 8192  # noisy points per chunk of the sampled moments (memgen.rf)
 MEHLER_CHUNK = 256  # points per chunk of the averaged moments (memgen.rf)
 MEHLER_TOL = 1e-10
+HERMITE_NODES = 100  # Gauss–Hermite nodes of the one-dimensional integrals (memgen.rf)
 MAX_MEHLER_ORDER = 500
 
 
@@ -51,10 +56,14 @@ def _mehler_order(d: int, p: int) -> int:
     return min(MAX_MEHLER_ORDER, math.ceil(math.log(MEHLER_TOL) / math.log(rmax)))
 
 
-def rf_fit_bytes(d: int, p: int, n: int) -> float:
-    """Peak bytes of one RF fit with p features on n training points in dimension d (float64)."""
+def rf_fit_bytes(d: int, p: int, n: int, quadrature: bool = True) -> float:
+    """Peak bytes of one RF fit with p features on n training points in dimension d (float64); with
+    ``quadrature`` (m = ∞ with an activation other than ReLU), the activation at the 100
+    Gauss–Hermite nodes of a chunk of 256 points and its argument (2 · 256 · p · 100)."""
     order = _mehler_order(d, p)
     elements = 8 * p * p + 4 * p * d + 2 * n * d + SAMPLED_CHUNK * (p + d) + MEHLER_CHUNK * p * (order + 1)
+    if quadrature:
+        elements += 2 * MEHLER_CHUNK * p * HERMITE_NODES
     return 8.0 * elements
 
 
@@ -71,7 +80,7 @@ def unet_parameters(model: dict) -> float:
 def unet_job_bytes(model: dict, image_size: int, batch: int, pack: int, data_images: int) -> float:
     """Peak bytes of a U-Net job training ``pack`` models at once on batches of ``batch`` images."""
     per_image = sum(
-        30 * model["base_channels"] * mult * (image_size / 2**level) ** 2 * model["num_res_blocks"]
+        ACTIVATIONS_PER_BLOCK * model["base_channels"] * mult * (image_size / 2**level) ** 2 * model["num_res_blocks"]
         for level, mult in enumerate(model["channel_mults"])
     )
     per_model = 4 * unet_parameters(model) + batch * per_image
