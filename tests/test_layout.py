@@ -33,3 +33,18 @@ def test_no_driver_imports_another_and_the_library_imports_no_driver():
         assert not {m for m in _imports(path) if m.startswith("memgen.experiments")}, path.name
     for path in SRC.glob("*.py"):
         assert not {m for m in _imports(path) if m.startswith("memgen.experiments")}, path.name
+
+
+def test_the_conda_environment_names_every_pin_of_requirements_txt_itself():
+    """envs/memgen.yaml works wherever Snakemake copies it: no relative paths, and the same pins as
+    requirements.txt (read independently: both files parsed here)."""
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    env = yaml.safe_load((root / "envs" / "memgen.yaml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
+    assert not [p for p in pip if p.startswith("-") or ".." in p or "/" in p]
+    lines = (line.split("#")[0].strip() for line in (root / "requirements.txt").read_text().splitlines())
+    requirements = {line.split("==")[0].lower(): line.split("==")[1] for line in lines if line}
+    assert {p.split("==")[0].lower(): p.split("==")[1] for p in pip} == requirements
+    assert all("==" in p for p in pip)
