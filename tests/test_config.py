@@ -1,6 +1,7 @@
 """The config schema: defaults, and rejections that name the key before any job runs."""
 
 import copy
+import json
 
 import pytest
 import yaml
@@ -29,12 +30,22 @@ def test_every_preset_merges_into_a_valid_config(preset):
         assert filled["bridge"]["d"] == 32 and filled["bridge"]["transition"]["psi_p"] == [0.5, 2, 8]
 
 
-def test_defaults_are_filled():
-    cfg = validate_config({}, SCHEMA)
-    assert cfg["ldm"]["model"]["covariance"] == "exact"
-    assert cfg["ldm"]["transition"]["N"] == 10000
-    assert cfg["ldm"]["transition"]["sweeps"][0]["d"] == 16
-    assert cfg["kde_width"]["eps_grid"]["num"] == 200
+def test_every_key_is_required_and_a_missing_one_is_named():
+    """config.yaml is the one source of every value: the schema holds no defaults for its keys, and a
+    config that lacks one is refused naming it (a sweep's near_d, an item of a list, keeps its default)."""
+    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+    del cfg["ldm"]["transition"]["N"], cfg["unet"]["memorization"]["model"]["dropout"]
+    del cfg["ldm"]["hellinger"]["sweeps"][0]["near_d"]
+    with pytest.raises(ConfigError) as err:
+        validate_config(copy.deepcopy(cfg), SCHEMA)
+    assert str(err.value).splitlines()[1:] == [
+        "  config key 'ldm.transition.N': missing (config.yaml spells out every key)",
+    ]
+    cfg["ldm"]["transition"]["N"] = 10
+    filled = validate_config(cfg, SCHEMA)
+    assert filled["ldm"]["hellinger"]["sweeps"][0]["near_d"] == [-1, 0, 1] and "run" not in filled
+    schema = yaml.safe_load(SCHEMA.read_text())
+    assert "default" not in json.dumps(schema["properties"]).replace("no default", "")
 
 
 BAD = [

@@ -77,9 +77,12 @@ def test_gaussian_summary_averages_the_trials_loss_curves():
             "loss_curve": [[2.0, 1.0], [4.0, 3.0], [1.0, 1.0]],
             "delta_sign_true_law": [1.0, 1.0, -1.0],
             "generated_std": [0.08, 0.09, 0.1],
+            "mu": 0.25,
+            "sigma": 0.125,
         }
     )
     out = summarise_gaussian(rows)
+    assert out.mu.tolist() == [0.25, 0.25] and out.sigma.tolist() == [0.125, 0.125]  # the law, for the figure
     assert out.generated_std_mean.tolist() == pytest.approx([0.085, 0.1], rel=1e-12)
     assert out.p_positive_true_law.tolist() == [1.0, 0.0] and "p_positive_copies_100" not in out
     assert out.ci_high_true_law.iloc[1] == pytest.approx(Z * Z / (1 + Z * Z), rel=1e-12)  # Wilson, 0 of 1

@@ -399,7 +399,7 @@ def test_rerun_semantics(quick_run):
     nb = work / "notebooks" / "ldm_hellinger.ipynb"
     original = nb.read_text()
     nb.write_text(original.replace('"cells": [', '"cells": [\n  ', 1))
-    assert dry() == {"figure_ldm_hellinger": 1, "figures_all": 1}
+    assert dry() == {"figure_ldm_hellinger": 1, "figures_all": 1, "figures_all_latest": 1}
     nb.write_text(original)
     # editing linear.py reruns the LDM jobs, the kernel-width table (it imports linear) and their figures
     lin = work / "src" / "memgen" / "linear.py"

@@ -1,7 +1,8 @@
-"""Validation of config.yaml against workflow/schemas/config.schema.yaml.
+"""Validation of config.yaml against workflow/schemas/config.schema.yaml, and the command line.
 
-Fills schema defaults, then reports every violation with the dotted key it concerns
-(e.g. ``ldm.transition.sweeps.0.n_min``), before any job runs.
+config.yaml spells out every key (the one source of every value; the schema requires them);
+every violation is reported with the dotted key it concerns (e.g. ``ldm.transition.sweeps.0.n_min``),
+before any job runs.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ def _describe(error) -> list[str]:
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(set(error.instance) - set(allowed))
         return [f"config key '{_key(where + [k])}': unknown key (allowed here: {', '.join(allowed)})" for k in extra]
+    if error.validator == "required":
+        missing = [k for k in error.validator_value if isinstance(error.instance, dict) and k not in error.instance]
+        return [f"config key '{_key(where + [k])}': missing (config.yaml spells out every key)" for k in missing]
     return [f"config key '{_key(where)}': {error.message}"]
 
 
@@ -212,12 +216,28 @@ def _clamp_errors(config: dict) -> list[str]:
     return out
 
 
+def _require_every_property(node):
+    """Every property of a mapping is required (config.yaml spells out every key) unless the
+    schema marks it ``x-optional`` or the mapping lists its own ``required`` (the items of a list,
+    such as a sweep, whose missing keys take their defaults)."""
+    if isinstance(node, dict):
+        if isinstance(node.get("properties"), dict) and "required" not in node:
+            node["required"] = [k for k, v in node["properties"].items() if not (v or {}).get("x-optional")]
+        for value in node.values():
+            _require_every_property(value)
+    elif isinstance(node, list):
+        for value in node:
+            _require_every_property(value)
+    return node
+
+
 def load_schema(path: str | Path) -> dict:
-    return yaml.safe_load(Path(path).read_text())
+    return _require_every_property(yaml.safe_load(Path(path).read_text()))
 
 
 def validate_config(config: dict, schema: dict | str | Path) -> dict:
-    """Fill defaults into ``config`` (in place) and raise ConfigError naming every bad key."""
+    """Check ``config`` (filling the defaults of list items, such as a sweep's near_d, in place) and
+    raise ConfigError naming every bad or missing key."""
     if not isinstance(schema, dict):
         schema = load_schema(schema)
     if not isinstance(config, dict):

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from memgen.grids import parse_m  # noqa: E402
 from memgen.io import atomic_write  # noqa: E402
 
 FORMATS = ("pdf", "png")
@@ -76,7 +77,7 @@ def m_legend(m: str) -> str:
 
 def m_order(labels) -> list[str]:
     """Table labels of m sorted numerically, 'inf' last."""
-    return sorted(set(labels), key=lambda m: float("inf") if m == "inf" else int(m))
+    return sorted(set(labels), key=parse_m)
 
 
 ERROR_LABEL = {"E_test": r"$E_{\mathrm{test}}$", "E_train": r"$E_{\mathrm{train}}$", "E_score": r"$E_{\mathrm{score}}$"}

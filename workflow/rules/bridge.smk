@@ -5,41 +5,41 @@ rule bridge_simulation_block:
     input:
         code=module_sources("memgen.experiments.bridge"),
     output:
-        table=results("bridge/{kind}/block{block}.parquet"),
-        meta=results("bridge/{kind}/block{block}.json"),
+        table=results("bridge/{experiment}/block{block}.parquet"),
+        meta=results("bridge/{experiment}/block{block}.json"),
     log:
-        logs("bridge/{kind}/block{block}.log"),
+        logs("bridge/{experiment}/block{block}.log"),
     wildcard_constraints:
-        kind="transition|phase",
+        experiment="transition|phase",
     conda:
         ENV
     params:
-        config=lambda w: as_json(stage_config("bridge", w.kind)),
+        config=lambda w: as_json(stage_config("bridge", w.experiment)),
         seed=config["seed"],
     shell:
-        "python -m memgen.experiments.bridge simulate {wildcards.kind} --config {params.config:q} --block {wildcards.block} "
+        "python -m memgen.experiments.bridge simulate {wildcards.experiment} --config {params.config:q} --block {wildcards.block} "
         "--seed {params.seed} --out {output.table} > {log} 2>&1"
 
 
 rule bridge_summary:
     input:
-        tables=lambda w: bridge_blocks(w.kind),
+        tables=lambda w: bridge_blocks(w.experiment),
         code=module_sources("memgen.experiments.bridge"),
     output:
-        table=results("bridge/{kind}/summary.parquet"),
-        meta=results("bridge/{kind}/summary.json"),
-        crossings=results("bridge/{kind}/crossings.parquet"),
-        crossings_meta=results("bridge/{kind}/crossings.json"),
+        table=results("bridge/{experiment}/summary.parquet"),
+        meta=results("bridge/{experiment}/summary.json"),
+        crossings=results("bridge/{experiment}/crossings.parquet"),
+        crossings_meta=results("bridge/{experiment}/crossings.json"),
     log:
-        logs("bridge/{kind}/summary.log"),
+        logs("bridge/{experiment}/summary.log"),
     wildcard_constraints:
-        kind="transition|phase",
+        experiment="transition|phase",
     conda:
         ENV
     params:
-        config=lambda w: as_json(stage_config("bridge", w.kind)),
+        config=lambda w: as_json(stage_config("bridge", w.experiment)),
     shell:
-        "python -m memgen.experiments.bridge summarise {wildcards.kind} --config {params.config:q} --out {output.table} "
+        "python -m memgen.experiments.bridge summarise {wildcards.experiment} --config {params.config:q} --out {output.table} "
         "--crossings {output.crossings} {input.tables} > {log} 2>&1"
 
 
@@ -47,16 +47,16 @@ rule bridge_theory:
     input:
         code=module_sources("memgen.experiments.bridge"),
     output:
-        table=results("bridge/{kind}/theory.parquet"),
-        meta=results("bridge/{kind}/theory.json"),
+        table=results("bridge/{experiment}/theory.parquet"),
+        meta=results("bridge/{experiment}/theory.json"),
     log:
-        logs("bridge/{kind}/theory.log"),
+        logs("bridge/{experiment}/theory.log"),
     wildcard_constraints:
-        kind="transition|phase",
+        experiment="transition|phase",
     conda:
         ENV
     params:
-        config=lambda w: as_json(stage_config("bridge", w.kind)),
+        config=lambda w: as_json(stage_config("bridge", w.experiment)),
     shell:
-        "python -m memgen.experiments.bridge theory {wildcards.kind} --config {params.config:q} --out {output.table} "
+        "python -m memgen.experiments.bridge theory {wildcards.experiment} --config {params.config:q} --out {output.table} "
         "> {log} 2>&1"

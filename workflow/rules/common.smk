@@ -132,12 +132,13 @@ RF_FIGURES = {
 }
 # Bridge figures (Paper B's metric on Paper A's RF models) -> their experiment
 BRIDGE_FIGURES = {"bridge_transition": "transition", "bridge_phase": "phase"}
+# Every stage's rules name its experiment by one wildcard, {experiment}; the RF rules' may be:
+RF_EXPERIMENTS = "|".join(RF_FIGURES.values())
 
 
 wildcard_constraints:
     d=r"\d+",
     block=r"\d{3}",
-    experiment="|".join(RF_FIGURES.values()),
     dataset="|".join(DATASETS),
 
 
@@ -226,20 +227,20 @@ def stage_trial_block(stage, experiment, block):
     return trial_block(ex["trials"], ex["trials_per_job"], block)
 
 
-def ldm_sweep(section, d):
-    """The sweep of ldm.<section> for dimension d."""
-    for sweep in config["ldm"][section]["sweeps"]:
+def ldm_sweep(experiment, d):
+    """The sweep of ldm.<experiment> for dimension d."""
+    for sweep in config["ldm"][experiment]["sweeps"]:
         if int(sweep["d"]) == int(d):
             return sweep
-    raise ValueError(f"no sweep with d = {d} in config ldm.{section}.sweeps")
+    raise ValueError(f"no sweep with d = {d} in config ldm.{experiment}.sweeps")
 
 
-def ldm_block_tables(section):
-    """Every block table of ldm.<section>, over all sweeps."""
+def ldm_block_tables(experiment):
+    """Every block table of ldm.<experiment>, over all sweeps."""
     return [
-        results(f"ldm/{section}/d{sweep['d']}/block{b:03d}.parquet")
-        for sweep in config["ldm"][section]["sweeps"]
-        for b in range(n_trial_blocks(config["ldm"][section]["trials"], config["ldm"][section]["trials_per_job"]))
+        results(f"ldm/{experiment}/d{sweep['d']}/block{b:03d}.parquet")
+        for sweep in config["ldm"][experiment]["sweeps"]
+        for b in range(n_trial_blocks(config["ldm"][experiment]["trials"], config["ldm"][experiment]["trials_per_job"]))
     ]
 
 
@@ -274,10 +275,10 @@ def unet_memorization_outputs(kind):
     return [results(f"unet/{ds}/n{n}_m{m}{suffix}") for ds, n, m in unet_memorization_points()]
 
 
-def bridge_blocks(kind):
-    """Simulation tables of bridge experiment ``kind``."""
-    blocks = bridge_n_blocks(kind, stage_config("bridge", kind))
-    return [results(f"bridge/{kind}/block{b:03d}.parquet") for b in range(blocks)]
+def bridge_blocks(experiment):
+    """Simulation tables of bridge experiment ``experiment``."""
+    blocks = bridge_n_blocks(experiment, stage_config("bridge", experiment))
+    return [results(f"bridge/{experiment}/block{b:03d}.parquet") for b in range(blocks)]
 
 
 # Runs notebooks/<figure>.ipynb into figures/<figure>.ipynb with the rule's parameters.

@@ -41,16 +41,16 @@ rule ldm_transition_block:
 
 rule ldm_summary:
     input:
-        tables=lambda w: ldm_block_tables(w.section),
+        tables=lambda w: ldm_block_tables(w.experiment),
         code=module_sources("memgen.experiments.ldm"),
     output:
-        table=results("ldm/{section}_summary.parquet"),
-        meta=results("ldm/{section}_summary.json"),
+        table=results("ldm/{experiment}_summary.parquet"),
+        meta=results("ldm/{experiment}_summary.json"),
     log:
-        logs("ldm/{section}_summary.log"),
+        logs("ldm/{experiment}_summary.log"),
     wildcard_constraints:
-        section="hellinger|transition",
+        experiment="hellinger|transition",
     conda:
         ENV
     shell:
-        "python -m memgen.experiments.ldm summarise {wildcards.section} --out {output.table} {input.tables} > {log} 2>&1"
+        "python -m memgen.experiments.ldm summarise {wildcards.experiment} --out {output.table} {input.tables} > {log} 2>&1"

@@ -9,6 +9,8 @@ rule rf_theory:
         meta=results("rf/{experiment}/theory.json"),
     log:
         logs("rf/{experiment}/theory.log"),
+    wildcard_constraints:
+        experiment=RF_EXPERIMENTS,
     conda:
         ENV
     params:
@@ -25,6 +27,8 @@ rule rf_simulation_block:
         meta=results("rf/{experiment}/simulation/block{block}.json"),
     log:
         logs("rf/{experiment}/simulation/block{block}.log"),
+    wildcard_constraints:
+        experiment=RF_EXPERIMENTS,
     conda:
         ENV
     params:
@@ -45,6 +49,8 @@ rule rf_simulation_summary:
         meta=results("rf/{experiment}/simulation.json"),
     log:
         logs("rf/{experiment}/simulation.log"),
+    wildcard_constraints:
+        experiment=RF_EXPERIMENTS,
     conda:
         ENV
     params:

@@ -2,9 +2,12 @@
 
 Command line (one Snakemake job = one block of trials for one dimension d):
 
-    python -m memgen.experiments.ldm hellinger  --model JSON --sweep JSON --trials 0:50 --seed S --out T.parquet
-    python -m memgen.experiments.ldm transition --model JSON --sweep JSON --N 10000 --trials 0:50 --seed S --out T.parquet
+    python -m memgen.experiments.ldm hellinger  --config JSON --trials 0:50 --seed S --out T.parquet
+    python -m memgen.experiments.ldm transition --config JSON --trials 0:50 --seed S --out T.parquet
     python -m memgen.experiments.ldm summarise {hellinger,transition} --out S.parquet T1.parquet T2.parquet ...
+
+(--config: {"shared": {"model": ldm.model}, "experiment": ldm.<experiment> with its one sweep of
+dimension d under "sweep"}, as the workflow's stage_config writes it.)
 
 Every trial draws from its own stream (seed, experiment, d, trial[, n]), so results do
 not depend on how trials are split into blocks.

@@ -224,6 +224,8 @@ def gaussian_evaluate(model, res, cfg: dict, n: int, trial: int, train, subset, 
         "train_seconds": res.seconds,
         "generated_mean": float(gen.mean()),
         "generated_std": float(gen.std()),
+        "mu": float(cfg["mu"]),
+        "sigma": float(cfg["sigma"]),
     }
 
 
@@ -308,7 +310,7 @@ def gaussian_block(
 
 
 def summarise_gaussian(df: pd.DataFrame) -> pd.DataFrame:
-    """Per n: P(Δ>0) with its Wilson interval — exact per-pixel integrals, the authors' 16-point sum
+    """Per n: the pixel law (mu, sigma); P(Δ>0) with its Wilson interval — exact per-pixel integrals, the authors' 16-point sum
     (``_grid``) and each reference generator (``_true_law``, ``_copies_100``, …) — E_TG and E_OG (mean, sem) and
     Ê = mean / (mean at the smallest n); the memorized fraction, the loss at the end and the generated pixels'
     std (against the law's σ), mean and sem over trials."""
@@ -317,6 +319,7 @@ def summarise_gaussian(df: pd.DataFrame) -> pd.DataFrame:
         prop = probability_positive(grp["delta_sign"].to_numpy())
         grid = probability_positive(grp["delta_sign_grid"].to_numpy())
         row = {"n": n, "p_positive": prop.p, "ci_low": prop.low, "ci_high": prop.high, "trials": prop.trials}
+        row.update(mu=grp["mu"].iloc[0], sigma=grp["sigma"].iloc[0])  # the pixel law N(mu, sigma^2)
         row.update(p_positive_grid=grid.p, ci_low_grid=grid.low, ci_high_grid=grid.high)
         for name in REFERENCE_GENERATORS:
             if f"delta_sign_{name}" in grp:
