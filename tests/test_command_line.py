@@ -101,7 +101,11 @@ def test_runs_write_their_own_folders_and_another_workdir_works(work, tmp_path):
 def test_make_names_a_missing_preset_in_one_line(work):
     venv = Path(sys.executable).parents[1]
     proc = subprocess.run(
-        ["make", "figures", f"VENV={venv}", "PRESET=foo"], cwd=work, capture_output=True, text=True, timeout=120
+        ["make", "-o", f"{venv}/.installed", "figures", f"VENV={venv}", "PRESET=foo"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     out = (proc.stdout + proc.stderr).strip().splitlines()
     assert proc.returncode != 0

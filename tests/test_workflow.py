@@ -206,9 +206,9 @@ def test_make_figures_builds_what_it_can_without_a_data_set(tmp_path):
     work = copy_repo(tmp_path / "repo")
     absent = {"data": {"debian_fashion_mnist": str(tmp_path / "absent"), "download": False}}
     write_yaml(work / "no_fashion.yaml", {**absent, "rf_images": {"datasets": ["fashion_mnist"]}})
-    venv = Path(sys.executable).parents[1]
+    venv = Path(sys.executable).parents[1]  # -o: never reinstall the running venv from this copy
     cmd = [
-        "make", "figures", f"VENV={venv}", "CORES=2",
+        "make", "-o", f"{venv}/.installed", "figures", f"VENV={venv}", "CORES=2",
         "TARGET=figures/no_fashion/kde_width.pdf figures/no_fashion/rf_images_samples.pdf",
         "SNAKEMAKE_ARGS=--configfile presets/quick.yaml no_fashion.yaml",
     ]  # fmt: skip
