@@ -19,7 +19,7 @@ SCALE_NOTE := $(if $(PRESET),preset $(PRESET) (PRESET=$(PRESET)),$(if $(CHOSEN_P
 DEBIAN_FASHION_MNIST := /usr/share/datasets/fashion-mnist
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: venv data-sources scale-note test test-fast figures dry-run lint format bench bench-unet clean
+.PHONY: venv data-sources scale-note test test-fast figures reference dry-run lint format bench bench-unet clean
 
 venv: $(STAMP)
 
@@ -67,6 +67,12 @@ figures: scale-note $(STAMP) data-sources
 	echo; $(BIN)/python -m memgen.build_summary $(TARGET) $(PRESET_ARGS) $(SNAKEMAKE_ARGS) || { [ $$status != 0 ] || status=1; }; \
 	echo "memgen: $(SCALE_NOTE): figures/$$run/ ($$( [ $$status = 0 ] && echo complete || echo incomplete, see above))"; \
 	exit $$status
+
+# The reference results in the repository (reference/<run>/), one part at a time (docs/reference.md).
+STAGE ?=
+reference: $(STAMP) data-sources
+	@if [ -z "$(STAGE)" ]; then echo "make reference STAGE=<part>: parts $$($(BIN)/python -c 'from memgen.reference import PARTS; print(" ".join(PARTS))')"; exit 2; fi
+	$(BIN)/python -m memgen.reference $(STAGE) --cores $(CORES)
 
 dry-run: $(STAMP)
 	@$(BIN)/python -m memgen.config run-name $(PRESET_ARGS) $(SNAKEMAKE_ARGS) > /dev/null

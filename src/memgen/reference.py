@@ -1,0 +1,114 @@
+"""The reference results kept in the repository (``reference/<run>/``): the tables and PNG figures of
+the runs the text quotes, rebuilt one part at a time so that each part fits a 2-core machine.
+
+    python -m memgen.reference PART [--cores N]      (make reference STAGE=PART)
+
+A part runs Snakemake for its figures with its config, then copies that run's tables (every
+``.parquet`` with its ``.json`` sidecar under ``results/<run>/``, except U-Net checkpoints) and the
+PNGs of its figures into ``reference/<run>/`` (tables under ``tables/``, figures under
+``figures/``), replacing what the part had there before. Weights, samples (``.npz``) and logs stay
+out. Each part's wall time is in ``docs/reference.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One rebuildable part of the reference: the run it belongs to, its config files and figures."""
+
+    run: str
+    configfiles: tuple[str, ...]
+    figures: tuple[str, ...]  # figure names; () = every figure of the run (figures/<run>/all)
+    stages: tuple[str, ...]  # results/<run>/<stage>/ folders this part owns
+
+
+PARTS = {
+    "cpu": Part("cpu", ("presets/cpu.yaml",), (), ("ldm", "kde_width", "rf", "rf_images", "unet", "bridge")),
+    "ldm": Part(
+        "paper", ("presets/paper.yaml",), ("ldm_hellinger", "ldm_transition", "kde_width"), ("ldm", "kde_width")
+    ),
+    "rf": Part(
+        "paper",
+        ("presets/paper.yaml",),
+        ("rf_learning_curves", "rf_vs_psin", "rf_phase_diagram", "rf_role_of_m", "rf_memorization"),
+        ("rf",),
+    ),
+    "rf_images": Part(
+        "paper",
+        ("presets/paper.yaml",),
+        ("rf_images_memorization", "rf_images_samples"),
+        ("rf_images",),
+    ),
+    "bridge": Part("paper", ("presets/paper.yaml",), ("bridge_transition", "bridge_phase"), ("bridge",)),
+    "bridge_d32": Part("bridge_d32", ("presets/bridge_d32.yaml",), ("bridge_transition",), ("bridge",)),
+}
+
+
+def targets(part: Part) -> list[str]:
+    if not part.figures:
+        return [f"figures/{part.run}/all"]
+    return [f"figures/{part.run}/{name}.png" for name in part.figures]
+
+
+def collect(part: Part, workdir: Path, dest: Path) -> list[Path]:
+    """Copy the part's tables and figure PNGs from ``workdir`` into ``dest`` (= reference/<run>/);
+    returns the files written. Files are written through a temporary name and renamed."""
+    results, figures = workdir / "results" / part.run, workdir / "figures" / part.run
+    written = []
+    for stage in part.stages:
+        for table in sorted((results / stage).rglob("*.parquet")):
+            if "checkpoints" in table.parts:
+                continue
+            for src in (table, table.with_suffix(".json")):
+                written.append(_copy(src, dest / "tables" / src.relative_to(results)))
+    names = part.figures or [Path(p).stem for p in (figures / "all").read_text().split() if p.endswith(".png")]
+    for name in names:
+        written.append(_copy(figures / f"{name}.png", dest / "figures" / f"{name}.png"))
+    return written
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    if not src.is_file():
+        raise FileNotFoundError(f"reference: {src} was not built")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    shutil.copyfile(src, tmp)
+    tmp.replace(dst)
+    return dst
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m memgen.reference", description=__doc__.split("\n")[0])
+    parser.add_argument("part", choices=sorted(PARTS))
+    parser.add_argument("--cores", default="2")
+    args = parser.parse_args(argv)
+    part = PARTS[args.part]
+    snakemake = Path(sys.executable).with_name("snakemake")
+    cmd = [str(snakemake), *targets(part), "--cores", str(args.cores), "--configfile", *part.configfiles]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=REPO)
+    if proc.returncode != 0:
+        print(f"memgen.reference: the {args.part} run failed (above); reference/ is unchanged", file=sys.stderr)
+        return proc.returncode
+    files = collect(part, REPO, REPO / "reference" / part.run)
+    size = sum(f.stat().st_size for f in files)
+    print(
+        f"reference part {args.part}: {len(files)} files, {size / 2**20:.1f} MiB in reference/{part.run}/ "
+        f"({time.perf_counter() - start:.0f} s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
