@@ -3,14 +3,12 @@ misspelled targets, another working directory."""
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from memgen.config import apply_command_line_overrides, parse_override_scalar, run_name, ConfigError
-from workflow_utils import copy_repo, planned_jobs, snakemake, write_yaml
+from workflow_utils import copy_repo, make, planned_jobs, snakemake, write_yaml
 
 
 @pytest.mark.parametrize(
@@ -99,14 +97,7 @@ def test_runs_write_their_own_folders_and_another_workdir_works(work, tmp_path):
 
 @pytest.mark.workflow
 def test_make_names_a_missing_preset_in_one_line(work):
-    venv = Path(sys.executable).parents[1]
-    proc = subprocess.run(
-        ["make", "-o", f"{venv}/.installed", "figures", f"VENV={venv}", "PRESET=foo"],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = make(work, "figures", "PRESET=foo", timeout=120)
     out = (proc.stdout + proc.stderr).strip().splitlines()
     assert proc.returncode != 0
     assert out[0].startswith("memgen: no preset 'foo' (presets/foo.yaml); the presets: ")

@@ -3,8 +3,6 @@
 import ast
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +18,7 @@ from memgen.cpu_budget import has_cuda_device
 from memgen.data import DEBIAN_FASHION_MNIST
 from memgen.io import sidecar_path
 from memgen.experiments.rf import n_simulation_blocks
-from workflow_utils import copy_repo, planned_jobs, snakemake, write_yaml
+from workflow_utils import copy_repo, make, planned_jobs, snakemake, write_yaml
 
 pytestmark = pytest.mark.workflow
 QUICK = ("--configfile", "presets/quick.yaml")
@@ -206,13 +204,11 @@ def test_make_figures_builds_what_it_can_without_a_data_set(tmp_path):
     work = copy_repo(tmp_path / "repo")
     absent = {"data": {"debian_fashion_mnist": str(tmp_path / "absent"), "download": False}}
     write_yaml(work / "no_fashion.yaml", {**absent, "rf_images": {"datasets": ["fashion_mnist"]}})
-    venv = Path(sys.executable).parents[1]  # -o: never reinstall the running venv from this copy
-    cmd = [
-        "make", "-o", f"{venv}/.installed", "figures", f"VENV={venv}", "CORES=2",
+    proc = make(
+        work, "figures", "CORES=2",
         "TARGET=figures/no_fashion/kde_width.pdf figures/no_fashion/rf_images_samples.pdf",
         "SNAKEMAKE_ARGS=--configfile presets/quick.yaml no_fashion.yaml",
-    ]  # fmt: skip
-    proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=900)
+    )  # fmt: skip
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out[-3000:]
     assert (work / "figures/no_fashion/kde_width.pdf").is_file()

@@ -30,6 +30,16 @@ def snakemake(workdir: Path, *args: str, timeout: int = 900, env: dict | None = 
     )
 
 
+def make(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """`make ARGS` as a user types it in a shell: a top-level make (no MAKELEVEL or MAKEFLAGS inherited
+    from a make that runs this suite, which would add make's "Entering directory" lines), with the
+    running venv, which is never reinstalled from the copy (-o its stamp)."""
+    venv = BIN.parent
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES")}
+    cmd = ["make", "-o", f"{venv}/.installed", *args, f"VENV={venv}"]
+    return subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
+
+
 def planned_jobs(output: str) -> dict[str, int]:
     """Rule name -> job count from the 'Job stats' table of a (dry) run."""
     m = re.search(r"Job stats:\n(.*?)\n\n", output, re.S)
