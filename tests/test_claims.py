@@ -9,11 +9,12 @@ import pytest
 from memgen.claims import CLAIMS, Claim, check_claims, report
 from memgen.io import write_table
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+TEXTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
-def test_every_claim_is_quoted_in_the_readme():
-    text = " ".join(README.read_text().split())
+def test_every_claim_is_quoted_in_the_readme_or_the_docs():
+    text = " ".join(" ".join(path.read_text().split()) for path in TEXTS)
     for claim in CLAIMS:
         assert " ".join(claim.text.split()) in text, claim.text
 
@@ -31,7 +32,10 @@ def test_checker_tells_agreement_disagreement_and_scale(tmp_path):
     assert [c.status for c in checks] == ["agrees", "differs", "other scale", "not built"]
     assert checks[1].measured == 0.95
     text = report(checks)
-    assert text.startswith("README numbers checked against this run's tables: 1 of 2 agree") and "'b'" in text
+    assert (
+        text.startswith("numbers of the README and docs/ checked against this run's tables: 1 of 2 agree")
+        and "'b'" in text
+    )
 
 
 def test_claims_select_rows_by_a_condition_and_read_expressions(tmp_path):
@@ -50,3 +54,25 @@ def test_claims_select_rows_by_a_condition_and_read_expressions(tmp_path):
     assert [c.status for c in checks] == ["agrees"] * 5
     assert checks[1].measured == pytest.approx(0.02)
     assert checks[3].measured == pytest.approx(0.09)  # psi_n = 1: |0.31 - 0.4|; per row it would be 0.2
+
+
+def test_inequalities_empty_filters_and_the_scale_in_the_rows(tmp_path):
+    """``≤``/``≥`` hold or fail by their bound; a filter that matches no row of a run at the claim's scale is
+    reported ("no rows"), while a run whose rows are of another scale (``rows.<column>``) is not checked."""
+    df = pd.DataFrame({"n": [8, 16, 32, 64], "trials": [120] * 4, "p": [0.0, 0.01, 0.95, 0.97]})
+    write_table(df, tmp_path / "t.parquet", {"config": {}})
+    at = {"rows.trials": 120}
+    claims = [
+        Claim("at most", "t.parquet", {"query": "n <= 16"}, "p", 0.01, 0.0, at, "max", op="≤"),
+        Claim("at most, broken", "t.parquet", {"query": "n <= 32"}, "p", 0.01, 0.0, at, "max", op="≤"),
+        Claim("at least", "t.parquet", {"query": "n >= 32"}, "p", 0.95, 0.0, at, "min", op="≥"),
+        Claim("at least, broken", "t.parquet", {"query": "n >= 16"}, "p", 0.95, 0.0, at, "min", op="≥"),
+        Claim("empty", "t.parquet", {"n": 128}, "p", 0.5, 0.0, at),
+        Claim("paper scale", "t.parquet", {"n": 128}, "p", 0.5, 0.0, {"rows.trials": 300}),
+    ]
+    checks = check_claims(tmp_path, claims)
+    assert [c.status for c in checks] == ["agrees", "differs", "agrees", "differs", "no rows", "other scale"]
+    assert [checks[1].measured, checks[3].measured] == [0.95, 0.01]
+    text = report(checks)
+    assert "2 of 5 agree" in text and "differs: the text says ≤ 0.01 ('at most, broken')" in text
+    assert "no rows: t.parquet has no rows {'n': 128} for 'empty'" in text

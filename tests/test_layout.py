@@ -1,9 +1,11 @@
 """One name per stage: a driver per rule file, and the import rules between library and drivers."""
 
 import ast
+import re
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "memgen"
+REPO = Path(__file__).resolve().parents[1]
+SRC = REPO / "src" / "memgen"
 RULES = Path(__file__).resolve().parents[1] / "workflow" / "rules"
 STAGES = ["ldm", "kde_width", "rf", "rf_images", "unet", "bridge"]
 
@@ -48,3 +50,15 @@ def test_the_conda_environment_names_every_pin_of_requirements_txt_itself():
     requirements = {line.split("==")[0].lower(): line.split("==")[1] for line in lines if line}
     assert {p.split("==")[0].lower(): p.split("==")[1] for p in pip} == requirements
     assert all("==" in p for p in pip)
+
+
+def test_every_relative_link_of_the_readme_and_docs_resolves():
+    """Links and images of README.md and docs/*.md that point inside the repository name files that exist."""
+    texts = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    broken = [
+        (text.name, target)
+        for text in texts
+        for target, _ in re.findall(r"\]\(([^)#\s]+)(#[^)]*)?\)", text.read_text())
+        if "://" not in target and not (text.parent / target).exists()
+    ]
+    assert broken == []

@@ -1,11 +1,14 @@
-"""The numbers the README quotes from full-scale runs, each tied to the results table it comes from.
+"""The numbers the README and docs/ quote from runs, each tied to the results table it comes from.
 
-A claim names a table, the rows it reads (column == value filters), the column, the value the README
-quotes and the tolerance of its rounding, and the scale it was measured at (entries of the table's
-sidecar config, or of its rows). ``make figures`` ends with the build summary, which checks every
-claim whose table exists at that scale (:func:`check_claims`) and says which quoted number a run
-contradicts; ``tests/test_claims.py`` checks that every claim's text is in the README and that the
-checker tells agreement, disagreement and another scale apart.
+A claim names a table, the rows it reads (column == value filters), the column, the value the text
+quotes with the tolerance of its rounding (or the bound of an inequality), and the scale it was
+measured at (entries of the table's sidecar config, or of its rows). ``make figures`` ends with the
+build summary, which checks every claim whose table exists at that scale (:func:`check_claims`) and
+says which quoted number a run contradicts. :data:`CLAIMS` are the docs' numbers, mostly at the
+papers' scale; :data:`FINDINGS` are the README's key findings at the CPU preset's scale, which
+``make test`` checks against the tables kept in ``reference/cpu/`` (``tests/test_reference.py``).
+``tests/test_claims.py`` checks that every claim's text is quoted and that the checker tells
+agreement, disagreement and another scale apart.
 """
 
 from __future__ import annotations
@@ -27,7 +30,10 @@ class Claim:
     ``where`` (column == value; the key ``"query"`` holds a ``DataFrame.query`` condition such as
     ``"psi_p < psi_n"``); with ``by``, the matching rows are first reduced within groups of those columns —
     ``within`` = ``"mean"`` (e.g. over seeds) or ``"range"`` (max − min, e.g. across m) — and ``column`` is
-    read from the groups; ``scale``: dotted keys of the sidecar's config that identify the run."""
+    read from the groups; ``scale``: what identifies the run's scale, dotted keys of the sidecar's config, or
+    ``rows.<column>`` for a value of the table's rows (a run with no such row is of another scale).
+    ``op``: ``"≈"`` (agrees when |measured − value| ≤ tol), ``"≤"`` or ``"≥"`` (an inequality: with
+    ``agg`` = max or min it holds for every row the claim speaks of)."""
 
     text: str
     table: str
@@ -39,12 +45,13 @@ class Claim:
     agg: str = "mean"
     by: tuple = ()
     within: str = "mean"
+    op: str = "≈"
 
 
 @dataclass(frozen=True)
 class ClaimCheck:
     claim: Claim
-    status: str  # "agrees", "differs", "not built", "other scale"
+    status: str  # "agrees", "differs", "no rows" (the filter matches nothing), "not built", "other scale"
     measured: float | None = None
 
 
@@ -63,10 +70,15 @@ def check_claim(claim: Claim, root: str | Path = ".") -> ClaimCheck:
     if not path.exists():
         return ClaimCheck(claim, "not built")
     config = json.loads(sidecar_path(path).read_text()).get("config", {})
-    if any(_config_value(config, key) != want for key, want in claim.scale.items()):
+    config_scale = {k: v for k, v in claim.scale.items() if not k.startswith("rows.")}
+    if any(_config_value(config, key) != want for key, want in config_scale.items()):
         return ClaimCheck(claim, "other scale")
-    df = read_table(path)
-    rows = df
+    rows = read_table(path)
+    for key, want in claim.scale.items():
+        if key.startswith("rows."):
+            rows = rows[rows[key.removeprefix("rows.")] == want]
+    if rows.empty:
+        return ClaimCheck(claim, "other scale")
     for column, want in claim.where.items():  # grid values (log grids) compare to 1e-9, labels exactly
         if column == "query":
             rows = rows.query(want)
@@ -74,7 +86,7 @@ def check_claim(claim: Claim, root: str | Path = ".") -> ClaimCheck:
         numeric = isinstance(want, (int, float)) and pd.api.types.is_numeric_dtype(rows[column])
         rows = rows[np.isclose(rows[column], want, rtol=1e-9, atol=0) if numeric else rows[column] == want]
     if rows.empty:
-        return ClaimCheck(claim, "other scale")
+        return ClaimCheck(claim, "no rows")
     if claim.by:
         groups = rows.groupby(list(claim.by))
         rows = (
@@ -85,26 +97,36 @@ def check_claim(claim: Claim, root: str | Path = ".") -> ClaimCheck:
         rows = rows.reset_index()
     values = rows[claim.column] if claim.column in rows else rows.eval(claim.column)
     measured = float(values.agg(claim.agg))
-    return ClaimCheck(claim, "agrees" if abs(measured - claim.value) <= claim.tol else "differs", measured)
+    holds = {
+        "≈": abs(measured - claim.value) <= claim.tol,
+        "≤": measured <= claim.value + claim.tol,
+        "≥": measured >= claim.value - claim.tol,
+    }[claim.op]
+    return ClaimCheck(claim, "agrees" if holds else "differs", measured)
 
 
 def check_claims(root: str | Path = ".", claims=None) -> list[ClaimCheck]:
-    return [check_claim(c, root) for c in (CLAIMS if claims is None else claims)]
+    """Every claim (by default :data:`CLAIMS` and :data:`FINDINGS`) against one run's tables."""
+    return [check_claim(c, root) for c in ((CLAIMS + FINDINGS) if claims is None else claims)]
 
 
 def report(checks: list[ClaimCheck]) -> str:
     """One line per checked claim; claims whose table is absent or of another scale are counted, not listed."""
-    seen = [c for c in checks if c.status in ("agrees", "differs")]
+    seen = [c for c in checks if c.status in ("agrees", "differs", "no rows")]
     if not seen:
         return ""
     lines = [
-        f"README numbers checked against this run's tables: {sum(c.status == 'agrees' for c in seen)} of {len(seen)} agree"
+        f"numbers of the README and docs/ checked against this run's tables: "
+        f"{sum(c.status == 'agrees' for c in seen)} of {len(seen)} agree"
     ]
     for c in seen:
         if c.status == "differs":
             lines.append(
-                f"  differs: README says {c.claim.value:g} ({c.claim.text!r}), {c.claim.table} gives {c.measured:.4g}"
+                f"  differs: the text says {c.claim.op} {c.claim.value:g} ({c.claim.text!r}), {c.claim.table} gives "
+                f"{c.measured:.4g}"
             )
+        elif c.status == "no rows":
+            lines.append(f"  no rows: {c.claim.table} has no rows {c.claim.where} for {c.claim.text!r}")
     return "\n".join(lines)
 
 
@@ -151,7 +173,7 @@ def _rf_memorization(text: str, where: dict, value: float, agg: str = "mean", to
 
 def _ldm_rows(text: str, where: dict, column: str, value: float, tol: float = 0.0005, agg: str = "mean") -> Claim:
     """A claim on the linear model's transition summary at the paper's scale (300 trials per n)."""
-    return Claim(text, LDM, {**where, "trials": 300}, column, value, tol, agg=agg)
+    return Claim(text, LDM, where, column, value, tol, {"rows.trials": 300}, agg)
 
 
 def _ldm(text: str, n: int, covariance: str, column: str, value: float) -> Claim:
@@ -527,3 +549,189 @@ CLAIMS: list[Claim] = [
         for n, value in ((4, 0.0), (16, 0.125), (64, 0.625), (256, 0.5), (1024, 0.5))
     ),
 ]
+
+
+# --------------------------------------------------------------------------------------------------
+# The README's key findings: the CPU preset's numbers, checked by `make test` against the tables kept
+# in the repository (reference/cpu/tables/, :func:`check_findings`).
+
+CPU_LDM = {"rows.trials": 120}  # the summary sidecar lists its inputs, not the scale: the rows say it
+CPU_RF = {"shared.d": 50, "shared.seeds": 3}
+CPU_BRIDGE = {"shared.d": 16, "shared.seeds": 8, "shared.N": 500}
+CPU_UNET = {"experiment.resolution": 14, "experiment.steps": 2000, "experiment.samples": 100}
+CPU_UNET_TABLE = "unet/memorization.parquet"
+CPU_ROLE_OF_M = "rf/role_of_m/simulation.parquet"
+CPU_BRIDGE_SUMMARY = "bridge/transition/summary.parquet"
+FINDINGS_RUN = "cpu"
+
+
+def _cpu_role_of_m(text: str, where: dict, column: str, value: float, tol: float = 0.005, **kw) -> Claim:
+    return Claim(text, CPU_ROLE_OF_M, where, column, value, tol, {**CPU_RF, "experiment.t": 0.1}, **kw)
+
+
+FINDINGS: list[Claim] = [
+    Claim(
+        "P(Δ > 0) is at most 0.01 at every n ≤ 17",
+        "ldm/transition_summary.parquet",
+        {"d": 16, "covariance": "exact", "query": "n <= 17"},
+        "p_positive",
+        0.01,
+        0.0,
+        CPU_LDM,
+        "max",
+        op="≤",
+    ),
+    Claim(
+        "at least 0.94 at every n from 48 to 691",
+        "ldm/transition_summary.parquet",
+        {"d": 16, "covariance": "exact", "query": "48 <= n <= 691"},
+        "p_positive",
+        0.94,
+        0.0,
+        CPU_LDM,
+        "min",
+        op="≥",
+    ),
+    Claim(
+        "falling back to 0.475 at n = N",
+        "ldm/transition_summary.parquet",
+        {"d": 16, "covariance": "exact", "n": 2000},
+        "p_positive",
+        0.475,
+        0.0005,
+        CPU_LDM,
+    ),
+    Claim(
+        "with a median deviation of 0.6 %",
+        "rf/learning_curves/simulation.parquet",
+        {},
+        "abs(E_test_deviation)",
+        0.006,
+        0.0005,
+        CPU_RF,
+        "median",
+    ),
+    Claim(
+        "(at most 16 %)",
+        "rf/learning_curves/simulation.parquet",
+        {},
+        "abs(E_test_deviation)",
+        0.16,
+        0.0,
+        CPU_RF,
+        "max",
+        op="≤",
+    ),
+    _cpu_role_of_m("lowers the test error from 2.32", {"psi_p": 4.0, "m": "1"}, "E_test_mean", 2.32),
+    _cpu_role_of_m("to 1.38", {"psi_p": 4.0, "m": "inf"}, "E_test_mean", 1.38),
+    _cpu_role_of_m("rises from 0.11", {"psi_p": 4.0, "m": "1"}, "C_emp_train_mean", 0.11),
+    _cpu_role_of_m("to 0.25", {"psi_p": 4.0, "m": "inf"}, "C_emp_train_mean", 0.25),
+    _cpu_role_of_m("C stays below 0.02 for every m", {"psi_p": 0.5}, "C_emp_train_mean", 0.02, 0.0, agg="max", op="≤"),
+    Claim(
+        "in 0.98 (MNIST)",
+        CPU_UNET_TABLE,
+        {"dataset": "mnist", "n": 16, "m": "inf"},
+        "memorized_fraction_mean",
+        0.98,
+        0.005,
+        CPU_UNET,
+    ),
+    Claim(
+        "and 0.92 (Fashion-MNIST) of 100 samples",
+        CPU_UNET_TABLE,
+        {"dataset": "fashion_mnist", "n": 16, "m": "inf"},
+        "memorized_fraction_mean",
+        0.92,
+        0.005,
+        CPU_UNET,
+    ),
+    Claim(
+        "with m = 1 no sample is memorized at any n",
+        CPU_UNET_TABLE,
+        {"m": "1"},
+        "memorized_fraction_mean",
+        0.0,
+        0.0,
+        CPU_UNET,
+        "max",
+        op="≤",
+    ),
+    Claim(
+        "at n = 128, none with either m",
+        CPU_UNET_TABLE,
+        {"n": 128},
+        "memorized_fraction_mean",
+        0.0,
+        0.0,
+        CPU_UNET,
+        "max",
+        op="≤",
+    ),
+    Claim(
+        "although its loss on its own noise draws is 0.0004 or below at n = 16",
+        CPU_UNET_TABLE,
+        {"n": 16, "m": "1"},
+        "train_loss_mean",
+        0.0004,
+        0.00005,
+        CPU_UNET,
+        "max",
+        op="≤",
+    ),
+    Claim(
+        "fresh draws of the true law score P(Δ > 0) between 0.5",
+        CPU_BRIDGE_SUMMARY,
+        {"generator": "true_law"},
+        "p_positive",
+        0.5,
+        0.0,
+        CPU_BRIDGE,
+        "min",
+    ),
+    Claim(
+        "and 1.0",
+        CPU_BRIDGE_SUMMARY,
+        {"generator": "true_law"},
+        "p_positive",
+        1.0,
+        0.0,
+        CPU_BRIDGE,
+        "max",
+    ),
+    Claim(
+        "exact training copies 0 at every one of the 24 points",
+        CPU_BRIDGE_SUMMARY,
+        {"generator": "copies_100"},
+        "p_positive",
+        0.0,
+        0.0,
+        CPU_BRIDGE,
+        "max",
+    ),
+    Claim(
+        "every one of the 24 points",
+        CPU_BRIDGE_SUMMARY,
+        {"generator": "copies_100"},
+        "p_positive",
+        24,
+        0,
+        CPU_BRIDGE,
+        "count",
+    ),
+    Claim(
+        "while the models score at most 0.5",
+        CPU_BRIDGE_SUMMARY,
+        {"generator": "model"},
+        "p_positive",
+        0.5,
+        0.0,
+        CPU_BRIDGE,
+        "max",
+        op="≤",
+    ),
+]
+
+
+def check_findings(reference: str | Path, claims=None) -> list[ClaimCheck]:
+    """The README's key findings against the reference tables (reference/<run>/tables/)."""
+    return check_claims(Path(reference) / FINDINGS_RUN / "tables", FINDINGS if claims is None else claims)
