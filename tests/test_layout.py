@@ -62,3 +62,16 @@ def test_every_relative_link_of_the_readme_and_docs_resolves():
         if "://" not in target and not (text.parent / target).exists()
     ]
     assert broken == []
+
+
+def test_nothing_under_reference_is_ignored_by_git():
+    """A reference file that .gitignore matches exists only on the machine that made it: a clone
+    lacks it (an unanchored `figures/` once hid reference/cpu/figures/*.png)."""
+    import subprocess
+
+    files = [str(p.relative_to(REPO)) for p in (REPO / "reference").rglob("*") if p.is_file()]
+    assert files
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", *files], cwd=REPO, capture_output=True, text=True
+    ).stdout.split()
+    assert ignored == []
