@@ -71,7 +71,8 @@ def test_nothing_under_reference_is_ignored_by_git():
 
     files = [str(p.relative_to(REPO)) for p in (REPO / "reference").rglob("*") if p.is_file()]
     assert files
-    ignored = subprocess.run(
-        ["git", "check-ignore", "--no-index", *files], cwd=REPO, capture_output=True, text=True
-    ).stdout.split()
-    assert ignored == []
+    check = subprocess.run(
+        ["git", "check-ignore", "--no-index", *files], check=False, cwd=REPO, capture_output=True, text=True
+    )
+    assert check.returncode in (0, 1), check.stderr  # 1: none ignored; 128: git failed
+    assert check.stdout.split() == []
