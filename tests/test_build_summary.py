@@ -1,8 +1,15 @@
 """The build summary of `make figures`: pending jobs traced back to the jobs that block them."""
 
-from memgen.build_summary import blocking_jobs, parse_dry_run, summarise
+import json
+import shutil
+from pathlib import Path
+
+from memgen.build_summary import blocking_jobs, check_numbers, parse_dry_run, summarise
 from memgen.config import run_name_of_command
+from memgen.io import read_table, write_table
 from memgen.job_failure import cause_from_log
+
+REPO = Path(__file__).resolve().parents[1]
 
 # A dry run after a --keep-going run in which the Fashion-MNIST data stage failed: two figures wait on it
 # (one through an intermediate table), figures_all waits on everything; kde_width was built.
@@ -148,3 +155,18 @@ def test_the_cause_of_a_failed_notebook_is_its_exception_not_papermills():
     assert cause_from_log(log).startswith("ValueError: results/cpu/x.parquet: its bytes do not match")
     assert cause_from_log("SystemExit: --block 9 is out of range\n") == "SystemExit: --block 9 is out of range"
     assert cause_from_log("all went well\n") is None
+
+
+def test_the_numbers_check_fails_when_a_number_of_the_text_moves(tmp_path):
+    """The reference's CPU tables agree with the text; the same tables with one result moved (the
+    sidecar rewritten to match) make the build summary's numbers check fail and name the claim."""
+    results = tmp_path / "results" / "cpu"
+    shutil.copytree(REPO / "reference" / "cpu" / "tables", results)
+    text, agree = check_numbers(results)
+    assert agree and text.startswith("numbers of the README and docs/ checked against this run's tables: ")
+    path = results / "unet" / "gaussian" / "transition.parquet"
+    df = read_table(path)
+    df.loc[df.n == 4, "memorized_fraction_mean"] = 0.1
+    write_table(df, path, json.loads(path.with_suffix(".json").read_text()))
+    text, agree = check_numbers(results)
+    assert not agree and "differs:" in text and "n = 4" in text

@@ -9,8 +9,10 @@ either a job that failed or one that waits on it. Each figure still pending is
 traced back through the pending jobs to the jobs that block it (pending jobs that
 wait on no other pending job), and each blocking job is explained from its log.
 A data-preparation job that found no source names the data set and the remedy.
-Last, the README's quoted numbers are checked against the tables this run built at their
-scale (:mod:`memgen.claims`).
+Last, the numbers the README and docs/ quote are checked against the tables this run built at
+their scale (:mod:`memgen.claims`). Exit status: 0 when every requested figure is built and no
+number checked disagrees, 1 when a figure is missing, 3 when the figures are built but a number
+quoted by the text disagrees with this run (or its row filter matches nothing).
 """
 
 from __future__ import annotations
@@ -144,6 +146,13 @@ def _requested_figures(target_args: list[str], workdir: Path, jobs: list[Pending
     return list(dict.fromkeys(names))
 
 
+def check_numbers(results: Path) -> tuple[str, bool]:
+    """The report of the text's numbers against the tables under ``results`` (results/<run>/), and
+    whether none disagrees: claims of another scale or without a table here are not counted."""
+    checks = check_claims(results)
+    return report(checks), not any(c.status in ("differs", "no rows") for c in checks)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m memgen.build_summary", description=__doc__.split("\n")[0])
     parser.add_argument("snakemake_args", nargs=argparse.REMAINDER, help="the target and options of the run")
@@ -161,10 +170,15 @@ def main(argv=None) -> int:
     run = run_name_of_command(args.snakemake_args)
     text, complete = summarise(args.snakemake_args, Path.cwd(), proc.stdout + proc.stderr, run)
     print(text)
-    claims = report(check_claims(Path.cwd() / "results" / run))
+    claims, agree = check_numbers(Path.cwd() / "results" / run)
     if claims:
         print(claims)
-    return 0 if complete else 1
+    if not complete:
+        return 1
+    if not agree:
+        print("build summary: numbers quoted by the README or docs/ disagree with this run (above)")
+        return 3
+    return 0
 
 
 if __name__ == "__main__":

@@ -33,7 +33,8 @@ class Claim:
     read from the groups; ``scale``: what identifies the run's scale, dotted keys of the sidecar's config, or
     ``rows.<column>`` for a value of the table's rows (a run with no such row is of another scale).
     ``op``: ``"≈"`` (agrees when |measured − value| ≤ tol), ``"≤"`` or ``"≥"`` (an inequality: with
-    ``agg`` = max or min it holds for every row the claim speaks of)."""
+    ``agg`` = max or min it holds for every row the claim speaks of). ``part``: the part of the reference
+    (:data:`memgen.reference.PARTS`) whose tables hold the claim's run, reference/<run of part>/tables/."""
 
     text: str
     table: str
@@ -46,6 +47,7 @@ class Claim:
     by: tuple = ()
     within: str = "mean"
     op: str = "≈"
+    part: str = "cpu"
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,7 @@ UNET_GAUSSIAN = {"experiment.image_size": 8, "experiment.steps": 1000, "experime
 
 
 def _role_of_m(text: str, psi_p: float, m: str, column: str, value: float, tol: float = 0.0005) -> Claim:
-    return Claim(text, ROLE_OF_M[0], {"psi_p": psi_p, "m": m}, column, value, tol, ROLE_OF_M[1])
+    return Claim(text, ROLE_OF_M[0], {"psi_p": psi_p, "m": m}, column, value, tol, ROLE_OF_M[1], part="rf")
 
 
 def _rf_images(
@@ -159,21 +161,31 @@ def _rf_images(
 
 
 def _rf_images_table(
-    text: str, dataset: str, table: str, where: dict, column: str, value: float, agg: str = "mean", by: tuple = ()
+    text: str,
+    dataset: str,
+    table: str,
+    where: dict,
+    column: str,
+    value: float,
+    agg: str = "mean",
+    by: tuple = (),
+    op: str = "≈",
 ) -> Claim:
     """A claim on any table of the generation job (``generation``, ``onset``) of ``dataset``."""
     path = f"rf_images/{dataset}/{table}.parquet"
-    return Claim(text, path, where, column, value, 0.0005, RF_IMAGES, agg, by)
+    return Claim(text, path, where, column, value, 0.0005, RF_IMAGES, agg, by, op=op, part="rf_images")
 
 
 def _rf_memorization(text: str, where: dict, value: float, agg: str = "mean", tol: float = 0.0005, **grouping) -> Claim:
     """A claim on the memorization coordinate C of the learning-curve fits (``figures/rf_memorization``)."""
-    return Claim(text, RF_CURVES[0], where, "C_emp_train_mean", value, tol, RF_CURVES[1], agg, **grouping)
+    return Claim(text, RF_CURVES[0], where, "C_emp_train_mean", value, tol, RF_CURVES[1], agg, part="rf", **grouping)
 
 
-def _ldm_rows(text: str, where: dict, column: str, value: float, tol: float = 0.0005, agg: str = "mean") -> Claim:
+def _ldm_rows(
+    text: str, where: dict, column: str, value: float, tol: float = 0.0005, agg: str = "mean", op: str = "≈"
+) -> Claim:
     """A claim on the linear model's transition summary at the paper's scale (300 trials per n)."""
-    return Claim(text, LDM, where, column, value, tol, {"rows.trials": 300}, agg)
+    return Claim(text, LDM, where, column, value, tol, {"rows.trials": 300}, agg, op=op, part="ldm")
 
 
 def _ldm(text: str, n: int, covariance: str, column: str, value: float) -> Claim:
@@ -189,31 +201,49 @@ def _bridge(
     tol: float = 0.0005,
     kind: str = "transition",
     scale: dict = BRIDGE,
+    op: str = "≈",
+    part: str = "bridge",
 ) -> Claim:
-    return Claim(text, f"bridge/{kind}/summary.parquet", where, column, value, tol, scale, agg)
+    return Claim(text, f"bridge/{kind}/summary.parquet", where, column, value, tol, scale, agg, op=op, part=part)
 
 
-def _bridge_32(text: str, where: dict, column: str, value: float, agg: str = "mean", tol: float = 0.0005) -> Claim:
+def _bridge_32(
+    text: str, where: dict, column: str, value: float, agg: str = "mean", tol: float = 0.0005, op: str = "≈"
+) -> Claim:
     """A claim on the transition grid rerun at d = 32 (``bridge: {d: 32}``)."""
-    return _bridge(text, where, column, value, agg, tol, scale=BRIDGE_32)
+    return _bridge(text, where, column, value, agg, tol, scale=BRIDGE_32, op=op, part="bridge_d32")
 
 
 def _unet_memorization(
-    text: str, where: dict, column: str, value: float, tol: float = 0.0005, agg: str = "mean"
+    text: str, where: dict, column: str, value: float, tol: float = 0.0005, agg: str = "mean", op: str = "≈"
 ) -> Claim:
-    return Claim(text, "unet/memorization.parquet", where, column, value, tol, UNET_MEMORIZATION, agg)
+    return Claim(text, "unet/memorization.parquet", where, column, value, tol, UNET_MEMORIZATION, agg, op=op)
 
 
 def _unet_gaussian(
-    text: str, n: int | None, column: str, value: float, tol: float = 0.0005, agg: str = "mean"
+    text: str, where: int | dict | None, column: str, value: float, tol: float = 0.0005, agg: str = "mean", op="≈"
 ) -> Claim:
-    where = {} if n is None else {"n": n}
-    return Claim(text, "unet/gaussian/transition.parquet", where, column, value, tol, UNET_GAUSSIAN, agg)
+    """A claim on the Fig. 4 analogue's summary; ``where``: an n, a row filter, or None (every n)."""
+    where = {} if where is None else {"n": where} if isinstance(where, int) else where
+    return Claim(text, "unet/gaussian/transition.parquet", where, column, value, tol, UNET_GAUSSIAN, agg, op=op)
 
 
 CLAIMS: list[Claim] = [
     _role_of_m("for p < n (ψ_p = 0.5) C = 0.016 at m = 1", 0.5, "1", "C_emp_train_mean", 0.016),
-    _role_of_m("and 0.018 for every m ≥ 10", 0.5, "inf", "C_emp_train_mean", 0.018),
+    *(
+        Claim(
+            "and 0.018 for every m ≥ 10",
+            ROLE_OF_M[0],
+            {"psi_p": 0.5, "query": "m != '1'"},
+            "C_emp_train_mean",
+            0.018,
+            0.0005,
+            ROLE_OF_M[1],
+            agg,
+            part="rf",
+        )
+        for agg in ("min", "max")
+    ),
     _role_of_m("for p > n (ψ_p = 4) C = 0.109 at m = 1", 4.0, "1", "C_emp_train_mean", 0.109),
     _role_of_m("0.247 at m = 10", 4.0, "10", "C_emp_train_mean", 0.247),
     _role_of_m("0.249 at m = 100 and ∞", 4.0, "inf", "C_emp_train_mean", 0.249),
@@ -230,17 +260,18 @@ CLAIMS: list[Claim] = [
             ("ψ_n = 2, p = 4n: 0.111, 0.399, 0.405", 2.0, "inf", 0.405),
         )
     ),
-    _rf_memorization("while m = 1 stays at or below 0.111", {"t": 0.1, "m": "1"}, 0.111, "max"),
+    _rf_memorization("while m = 1 stays at or below 0.111", {"t": 0.1, "m": "1"}, 0.111, "max", 0.0, op="≤"),
     _rf_memorization(
         "below p = n, m changes C by at most 0.03",
         {"query": "psi_p < psi_n"},
         0.03,
         "max",
-        0.005,
+        0.0,
         by=("t", "psi_n", "psi_p"),
         within="range",
+        op="≤",
     ),
-    _rf_memorization("At t = 1 every fit stays near the true score (C ≤ 0.12)", {"t": 1.0}, 0.116, "max"),
+    _rf_memorization("At t = 1 every fit stays near the true score (C ≤ 0.12)", {"t": 1.0}, 0.12, "max", 0.0, op="≤"),
     _rf_images("m = 10: 0.130, 0.195", "mnist", "10", 16.0, 0.130),
     _rf_images("m = 10: 0.130, 0.195", "mnist", "10", 64.0, 0.195),
     _rf_images("m = ∞: 0.180, 0.345", "mnist", "inf", 16.0, 0.180),
@@ -265,6 +296,7 @@ CLAIMS: list[Claim] = [
             value,
             "max",
             by=("m", "p_over_n"),
+            op="≤",
         )
         for ds, value in (("mnist", 0.009), ("fashion_mnist", 0.018))
     ),
@@ -355,14 +387,18 @@ CLAIMS: list[Claim] = [
     _ldm_rows(
         "P up to 0.71 at n = 9", {"d": 16, "covariance": "paper", "query": "n < 16"}, "p_positive", 0.713, agg="max"
     ),
-    _ldm_rows("P ≥ 0.99 from n = 39 to 3,292", {"d": 16, "query": "39 <= n <= 3292"}, "p_positive", 0.99, 0.0, "min"),
+    _ldm_rows(
+        "P ≥ 0.99 from n = 39 to 3,292", {"d": 16, "query": "39 <= n <= 3292"}, "p_positive", 0.99, 0.0, "min", "≥"
+    ),
     _ldm_rows("it falls back to 0.52 at n = N = 10⁴", {"d": 16, "n": 10000}, "p_positive", 0.517),
     _ldm_rows(
         "From n = 243 on, the two arithmetics differ by at most 0.073",
         {"d": 100, "query": "n >= 243"},
         "abs(p_positive_paper - p_positive)",
         0.073,
-        agg="max",
+        0.0005,
+        "max",
+        "≤",
     ),
     _ldm("crosses 1/2 between n = 59 (0.35) and 84 (0.86)", 59, "paper", "p_positive", 0.347),
     _ldm("crosses 1/2 between n = 59 (0.35) and 84 (0.86)", 84, "paper", "p_positive", 0.857),
@@ -374,8 +410,15 @@ CLAIMS: list[Claim] = [
     _ldm("falls to 0.69 at n = 347 before rising to 0.80", 1000, "paper", "p_positive", 0.800),
     _ldm("crosses 1/2 near n ≈ 350 (0.49)", 347, "exact", "p_positive", 0.487),
     _ldm("reaching 0.79 at n = 1000", 1000, "exact", "p_positive", 0.793),
-    _ldm("it stays ≤ 0.017 up to n = 171", 100, "exact", "p_positive", 0.017),
-    _ldm("it stays ≤ 0.017 up to n = 171", 171, "exact", "p_positive", 0.003),
+    _ldm_rows(
+        "it stays ≤ 0.017 up to n = 171",
+        {"d": 100, "covariance": "exact", "query": "n <= 171"},
+        "p_positive",
+        0.017,
+        0.0,
+        "max",
+        "≤",
+    ),
     _ldm("their arithmetic gives P(Δ>0) = 1.000 at n = 84, 99 and 100", 84, "paper", "p_positive_paper", 1.0),
     _ldm("their arithmetic gives P(Δ>0) = 1.000 at n = 84, 99 and 100", 99, "paper", "p_positive_paper", 1.0),
     _ldm("their arithmetic gives P(Δ>0) = 1.000 at n = 84, 99 and 100", 100, "paper", "p_positive_paper", 1.0),
@@ -384,8 +427,8 @@ CLAIMS: list[Claim] = [
     _ldm("it gives 1.000 at n = 84, 99, 100 and 0.997 at n = 171", 84, "exact", "p_positive_paper", 1.0),
     _ldm("it gives 1.000 at n = 84, 99, 100 and 0.997 at n = 171", 100, "exact", "p_positive_paper", 1.0),
     _ldm("it gives 1.000 at n = 84, 99, 100 and 0.997 at n = 171", 171, "exact", "p_positive_paper", 0.997),
-    _bridge("P(Δ>0) between 0.7 and 1.0 (mean 0.905)", {"generator": "true_law"}, "p_positive", 0.7, "min"),
-    _bridge("P(Δ>0) between 0.7 and 1.0 (mean 0.905)", {"generator": "true_law"}, "p_positive", 1.0, "max"),
+    _bridge("P(Δ>0) between 0.7 and 1.0 (mean 0.905)", {"generator": "true_law"}, "p_positive", 0.7, "min", op="≥"),
+    _bridge("P(Δ>0) between 0.7 and 1.0 (mean 0.905)", {"generator": "true_law"}, "p_positive", 1.0, "max", op="≤"),
     _bridge("P(Δ>0) between 0.7 and 1.0 (mean 0.905)", {"generator": "true_law"}, "p_positive", 0.905),
     _bridge("P(Δ>0) = 0 at every point", {"generator": "copies_5"}, "p_positive", 0.0, "max"),
     _bridge("score from 0 to 0.9", {"generator": "moment_matched"}, "p_positive", 0.9, "max"),
@@ -403,11 +446,25 @@ CLAIMS: list[Claim] = [
     _bridge("m = 10: 0.814", {"generator": "model", "m": "10"}, "p_below_twin", 0.814),
     _bridge("m = ∞: 0.771", {"generator": "model", "m": "inf"}, "p_below_twin", 0.771),
     _bridge("5 % copies: 0.979", {"generator": "copies_5"}, "p_below_twin", 0.979),
-    _bridge("stays below 0.001 for m = 1", {"generator": "model", "m": "1"}, "memorized_fraction_mean", 0.0003, "max"),
+    _bridge(
+        "stays below 0.001 for m = 1",
+        {"generator": "model", "m": "1"},
+        "memorized_fraction_mean",
+        0.001,
+        "max",
+        0.0,
+        op="≤",
+    ),
     _bridge("peaks at 0.182 (m = 10)", {"generator": "model", "m": "10"}, "memorized_fraction_mean", 0.182, "max"),
     _bridge("and 0.259 (m = ∞)", {"generator": "model", "m": "inf"}, "memorized_fraction_mean", 0.259, "max"),
     _bridge(
-        "falls below 0.02 by n = 23", {"generator": "model", "n": 23}, "memorized_fraction_mean", 0.012, "max", 0.0005
+        "falls below 0.02 by n = 23",
+        {"generator": "model", "query": "n >= 23"},
+        "memorized_fraction_mean",
+        0.02,
+        "max",
+        0.0,
+        op="≤",
     ),
     _bridge(
         "m = 1 scores 0.6",
@@ -462,8 +519,8 @@ CLAIMS: list[Claim] = [
         "max",
         kind="phase",
     ),
-    _bridge_32("between 0.3 and 1.0 (mean 0.771)", {"generator": "true_law"}, "p_positive", 0.3, "min"),
-    _bridge_32("between 0.3 and 1.0 (mean 0.771)", {"generator": "true_law"}, "p_positive", 1.0, "max"),
+    _bridge_32("between 0.3 and 1.0 (mean 0.771)", {"generator": "true_law"}, "p_positive", 0.3, "min", op="≥"),
+    _bridge_32("between 0.3 and 1.0 (mean 0.771)", {"generator": "true_law"}, "p_positive", 1.0, "max", op="≤"),
     _bridge_32("between 0.3 and 1.0 (mean 0.771)", {"generator": "true_law"}, "p_positive", 0.771),
     _bridge_32("in 5 % of the samples 0 at every point", {"generator": "copies_5"}, "p_positive", 0.0, "max"),
     _bridge_32("the twins from 0 to 0.9", {"generator": "moment_matched"}, "p_positive", 0.0, "min"),
@@ -562,7 +619,6 @@ CPU_UNET = {"experiment.resolution": 14, "experiment.steps": 2000, "experiment.s
 CPU_UNET_TABLE = "unet/memorization.parquet"
 CPU_ROLE_OF_M = "rf/role_of_m/simulation.parquet"
 CPU_BRIDGE_SUMMARY = "bridge/transition/summary.parquet"
-FINDINGS_RUN = "cpu"
 
 
 def _cpu_role_of_m(text: str, where: dict, column: str, value: float, tol: float = 0.005, **kw) -> Claim:
@@ -725,6 +781,10 @@ FINDINGS: list[Claim] = [
 ]
 
 
-def check_findings(reference: str | Path, claims=None) -> list[ClaimCheck]:
-    """The README's key findings against the reference tables (reference/<run>/tables/)."""
-    return check_claims(Path(reference) / FINDINGS_RUN / "tables", FINDINGS if claims is None else claims)
+def check_reference(reference: str | Path, claims=None) -> list[ClaimCheck]:
+    """Every claim (by default :data:`CLAIMS` and :data:`FINDINGS`) against the reference tables of its
+    part, reference/<run>/tables/ with <run> the part's run (:data:`memgen.reference.PARTS`)."""
+    from memgen.reference import PARTS
+
+    claims = (CLAIMS + FINDINGS) if claims is None else claims
+    return [check_claim(c, Path(reference) / PARTS[c.part].run / "tables") for c in claims]

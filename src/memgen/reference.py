@@ -52,7 +52,19 @@ PARTS = {
     ),
     "bridge": Part("paper", ("presets/paper.yaml",), ("bridge_transition", "bridge_phase"), ("bridge",)),
     "bridge_d32": Part("bridge_d32", ("presets/bridge_d32.yaml",), ("bridge_transition",), ("bridge",)),
+    "unet_seeds": Part(
+        "unet_seeds", ("presets/cpu.yaml", "presets/unet_seeds.yaml"), ("unet_memorization_m",), ("unet",)
+    ),
 }
+
+
+def is_built(part: Part, reference: str | Path) -> bool:
+    """Whether ``part`` is in the reference: the PNG of each of its figures is under
+    reference/<run>/figures/ (for a part of every figure of its run, any PNG)."""
+    figures = Path(reference) / part.run / "figures"
+    if not part.figures:
+        return any(figures.glob("*.png"))
+    return all((figures / f"{name}.png").is_file() for name in part.figures)
 
 
 def targets(part: Part) -> list[str]:
