@@ -13,6 +13,7 @@ out. Each part's wall time is in ``docs/reference.md``.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -98,6 +99,41 @@ def _copy(src: Path, dst: Path) -> Path:
     shutil.copyfile(src, tmp)
     tmp.replace(dst)
     return dst
+
+
+OUTPUT_FLAGS = ("--out", "--curves", "--optima", "--formulas", "--crossings", "--samples")
+
+
+def rerun_job(table: str, reference: str | Path, out: str | Path, config_edit=None) -> tuple[Path, Path]:
+    """Rerun the driver job that wrote ``reference/<run>/tables/<table>`` (its sidecar's ``argv``) with
+    this checkout's code; returns (the rerun's table, the reference's table). Its outputs go to ``out``;
+    its inputs (the tables a summary reads) are read from the same reference run. ``config_edit(config)``
+    may return an edited ``--config`` (e.g. one point per block) for a cheaper job whose rows are the
+    reference's first rows."""
+    reference, out = Path(reference), Path(out)
+    ref_table = reference / "tables" / table
+    meta = json.loads(ref_table.with_suffix(".json").read_text())
+    argv, run_prefix = list(meta["argv"]), f"results/{reference.name}/"
+    module = "memgen.experiments." + Path(argv[0]).stem
+    args, produced = [], None
+    for i, arg in enumerate(argv[1:], start=1):
+        if arg.startswith(run_prefix):
+            rel = arg.removeprefix(run_prefix)
+            if argv[i - 1] in OUTPUT_FLAGS:
+                arg = str(out / rel)
+                if rel == table:
+                    produced = Path(arg)
+            else:
+                arg = str(reference / "tables" / rel)
+        elif argv[i - 1] == "--config" and config_edit is not None:
+            arg = json.dumps(config_edit(json.loads(arg)))
+        args.append(arg)
+    if produced is None:
+        raise ValueError(f"rerun {table}: its sidecar's argv names no output {table} ({meta['argv'][:3]}...)")
+    proc = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, cwd=REPO)
+    if proc.returncode != 0:
+        raise RuntimeError(f"rerun {table}: {module} failed:\n{proc.stderr[-3000:]}")
+    return produced, ref_table
 
 
 def main(argv=None) -> int:
