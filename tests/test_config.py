@@ -30,6 +30,23 @@ def test_every_preset_merges_into_a_valid_config(preset):
         assert filled["bridge"]["d"] == 32 and filled["bridge"]["transition"]["psi_p"] == [0.5, 2, 8]
 
 
+def test_every_reference_part_config_merges_into_a_valid_config():
+    """The config files of each reference part (a preset, or a preset with an overlay of
+    presets/overlays/), merged in order, pass the schema and name the part's run."""
+    from snakemake.utils import update_config
+
+    from memgen.reference import PARTS
+
+    for name, part in PARTS.items():
+        cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+        for path in part.configfiles:
+            update_config(cfg, yaml.safe_load((REPO / path).read_text()))
+        filled = validate_config(cfg, SCHEMA)
+        assert filled["run"] == part.run, name
+    overlay = yaml.safe_load((REPO / "presets/overlays/unet_seeds.yaml").read_text())
+    assert overlay["unet"]["memorization"]["seeds"] == 3
+
+
 def test_every_key_is_required_and_a_missing_one_is_named():
     """config.yaml is the one source of every value: the schema holds no defaults for its keys, and a
     config that lacks one is refused naming it (a sweep's near_d, an item of a list, keeps its default)."""

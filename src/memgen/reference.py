@@ -54,7 +54,7 @@ PARTS = {
     "bridge": Part("paper", ("presets/paper.yaml",), ("bridge_transition", "bridge_phase"), ("bridge",)),
     "bridge_d32": Part("bridge_d32", ("presets/bridge_d32.yaml",), ("bridge_transition",), ("bridge",)),
     "unet_seeds": Part(
-        "unet_seeds", ("presets/cpu.yaml", "presets/unet_seeds.yaml"), ("unet_memorization_m",), ("unet",)
+        "unet_seeds", ("presets/cpu.yaml", "presets/overlays/unet_seeds.yaml"), ("unet_memorization_m",), ("unet",)
     ),
 }
 
