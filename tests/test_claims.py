@@ -76,3 +76,21 @@ def test_inequalities_empty_filters_and_the_scale_in_the_rows(tmp_path):
     text = report(checks)
     assert "2 of 5 agree" in text and "differs: the text says ≤ 0.01 ('at most, broken')" in text
     assert "no rows: t.parquet has no rows {'n': 128} for 'empty'" in text
+
+
+def test_a_rerun_is_held_to_the_spread_and_the_quoted_run_to_the_tolerance(tmp_path):
+    """A number from training: the run the text quotes must give it to ``tol``; a rerun agrees when its
+    own interval (here mean ± 2 s.e.m.) holds the quoted value; a number marked "one run" is reported,
+    not compared, in a rerun."""
+    df = pd.DataFrame({"n": [4, 16], "f_mean": [0.70, 0.20], "f_sem": [0.05, 0.01]})
+    write_table(df, tmp_path / "t.parquet", {"config": {}})
+    band = ("f_mean - 2 * f_sem", "f_mean + 2 * f_sem")
+    claims = [
+        Claim("n = 4", "t.parquet", {"n": 4}, "f_mean", 0.79, 0.005, spread=band),  # 0.79 in [0.60, 0.80]
+        Claim("n = 16", "t.parquet", {"n": 16}, "f_mean", 0.25, 0.005, spread=band),  # 0.25 not in [0.18, 0.22]
+        Claim("one", "t.parquet", {"n": 16}, "f_mean", 0.9, 0.005, spread="one run"),
+    ]
+    assert [c.status for c in check_claims(tmp_path, claims)] == ["agrees", "differs", "one run"]
+    assert [c.status for c in check_claims(tmp_path, claims, rerun=False)] == ["differs"] * 3
+    text = report(check_claims(tmp_path, claims))
+    assert "1 of 2 agree (1 more quote one training run and are not compared)" in text
