@@ -25,8 +25,14 @@ def test_log_cell_edges_bracket_each_point_at_the_log_midpoints():
     assert np.all(e[:-1] < v) and np.all(v < e[1:])
 
 
-def test_sample_grid_key():
-    assert (
-        sample_grid_key("inf", 640, 7) == "r7_minf_p640"
-        and sample_grid_key("1", np.int64(10), np.int64(14)) == "r14_m1_p10"
-    )
+def test_sample_grid_keys_name_each_grid_once_whatever_the_integer_type():
+    """The driver writes <key>_samples, <key>_nearest, <key>_ratio per (resolution, m, p) and the
+    notebook looks them up with values read back from a table (numpy integers): every grid of a run
+    gets its own three arrays (no two grids share an array name), and numpy and Python integers
+    give the same key."""
+    grid = [(r, m, p) for r in (7, 14) for m in ("1", "10", "inf") for p in (10, 100, 1000, 6400)]
+    keys = [sample_grid_key(m, p, r) for r, m, p in grid]
+    assert len(set(keys)) == len(grid)
+    arrays = {f"{k}_{part}" for k in keys for part in ("samples", "nearest", "ratio")}
+    assert len(arrays) == 3 * len(grid)
+    assert keys == [sample_grid_key(m, np.int64(p), np.int64(r)) for r, m, p in grid]
