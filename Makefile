@@ -19,7 +19,7 @@ SCALE_NOTE := $(if $(PRESET),preset $(PRESET) (PRESET=$(PRESET)),$(if $(CHOSEN_P
 DEBIAN_FASHION_MNIST := /usr/share/datasets/fashion-mnist
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: venv data-sources scale-note test test-fast figures reference dry-run lint format bench bench-unet clean
+.PHONY: venv data-sources scale-note test test-fast figures report reference dry-run lint format bench bench-unet clean
 
 venv: $(STAMP)
 
@@ -68,6 +68,17 @@ figures: scale-note $(STAMP) data-sources
 	[ $$status != 0 ] || status=$$summary; \
 	echo "memgen: $(SCALE_NOTE): figures/$$run/ ($$(case $$status in 0) echo complete;; 3) echo 'complete, but numbers of the text disagree with this run, see above';; *) echo 'incomplete, see above';; esac))"; \
 	exit $$status
+
+# The Snakemake report of a run's figures built so far (a figure that could not be built, e.g. for a
+# missing data set, is left out): reports/<run>.html, each figure with its caption from docs/results.md.
+report: $(STAMP)
+	@run=$$($(BIN)/python -m memgen.config run-name $(PRESET_ARGS) $(SNAKEMAKE_ARGS)) || exit 2; \
+	pngs=$$(ls figures/$$run/*.png 2>/dev/null); \
+	if [ -z "$$pngs" ]; then echo "memgen: no figure of the run $$run yet (figures/$$run/); make figures first"; exit 2; fi; \
+	mkdir -p reports; \
+	$(BIN)/snakemake --report reports/$$run.html $$pngs $(PRESET_ARGS) $(SNAKEMAKE_ARGS) > reports/.$$run.log 2>&1 \
+	    || { tail -20 reports/.$$run.log; exit 1; }; \
+	echo "memgen: reports/$$run.html ($$(echo $$pngs | wc -w) figures of figures/$$run/)"
 
 # The reference results in the repository (reference/<run>/), one part at a time (docs/reference.md).
 STAGE ?=

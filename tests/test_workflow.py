@@ -222,6 +222,12 @@ def test_make_figures_builds_what_it_can_without_a_data_set(tmp_path):
     assert not (work / "results/no_fashion/data/fashion_mnist").exists() or not any(
         (work / "results/no_fashion/data/fashion_mnist").iterdir()
     )
+    # the report builds with the figure there is, its caption from docs/results.md
+    proc = make(work, "report", "SNAKEMAKE_ARGS=--configfile presets/quick.yaml no_fashion.yaml")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert proc.stdout.strip().endswith("memgen: reports/no_fashion.html (1 figures of figures/no_fashion/)")
+    html = (work / "reports" / "no_fashion.html").read_text()
+    assert "exact MISE of a Gaussian KDE" in html and "rf_images_samples" not in html
 
 
 def test_quick_tables_and_provenance(quick_run):

@@ -11,6 +11,7 @@ from pathlib import Path
 SRC = Path(workflow.basedir) / "src"
 sys.path.insert(0, str(SRC))  # planning imports memgen from this checkout (no torch)
 
+from memgen.captions import figure_captions, write_caption_files
 from memgen.config import ConfigError, apply_command_line_overrides, run_name, validate_config
 from memgen.cpu_budget import has_cuda_device, jobs_to_stop_for, long_cpu_jobs_message
 from memgen.data import DATASETS
@@ -45,6 +46,13 @@ def memory_limit():
 
 if (limit := memory_limit())[0] and (too_big := memory_errors(config, *limit)):
     sys.exit("memgen: this config's jobs cannot fit:\n  " + "\n  ".join(too_big))
+
+
+# The report's figure captions: the figure table of docs/results.md, as .rst files under .snakemake/.
+CAPTIONS = write_caption_files(
+    figure_captions(Path(workflow.basedir) / "docs" / "results.md"),
+    Path(".snakemake") / "memgen" / "captions",
+)
 
 
 def results(path):

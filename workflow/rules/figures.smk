@@ -13,7 +13,11 @@ for name, fig in FIGURE_REGISTRY.items():
             code=notebook_sources(name),
         output:
             pdf=figures(f"{name}.pdf"),
-            png=report(figures(f"{name}.png"), category=fig["category"]),
+            png=report(
+                figures(f"{name}.png"),
+                category=fig["category"],
+                caption=str(CAPTIONS[name].resolve()),
+            ),
             notebook=figures(f"{name}.ipynb"),
         log:
             logs(f"figures/{name}.log"),
