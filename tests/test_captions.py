@@ -1,4 +1,4 @@
-"""Figure captions have one source, the figure table of docs/results.md: every figure has one, and the
+"""Figure captions have one source, the figure sections of docs/results.md: every figure has one, and the
 report gets it as reStructuredText."""
 
 from pathlib import Path
@@ -25,3 +25,17 @@ def test_markdown_becomes_rst_and_files_are_rewritten_only_when_changed(tmp_path
     assert paths["a"].stat().st_mtime_ns == stamp
     write_caption_files({"a": "other"}, tmp_path / "c")
     assert paths["a"].read_text() == "other\n"
+
+
+def test_docs_results_md_shows_every_figure_of_the_reference_under_its_caption():
+    """Each PNG under reference/<run>/figures/ is embedded in docs/results.md, in the section of its
+    figure (after that figure's caption, before the next figure's heading)."""
+    text = (ROOT / "docs" / "results.md").read_text()
+    pngs = sorted((ROOT / "reference").glob("*/figures/*.png"))
+    assert pngs
+    for png in pngs:
+        link = f"](../{png.relative_to(ROOT)})"
+        assert link in text, png
+        section = text[text.index(f"### `{png.stem}`") :]
+        section = section[: section.find("\n### ", 1) if "\n### " in section[1:] else len(section)]
+        assert link in section, png

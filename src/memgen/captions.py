@@ -1,17 +1,18 @@
-"""Figure captions from one source: the figure table of docs/results.md (rows ``| `name` | caption |``),
-for the Snakemake report (an .rst file per figure) and anything else that shows a figure."""
+"""Figure captions from one source: the figure sections of docs/results.md (a heading ``### `name```,
+then the caption as one paragraph, then the figure's images), for the Snakemake report (an .rst file
+per figure) and anything else that shows a figure."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-_ROW = re.compile(r"^\| `(\w+)` \| (.+) \|$", re.MULTILINE)
+_SECTION = re.compile(r"^### `(\w+)`\n\n(.+)$", re.MULTILINE)
 
 
 def figure_captions(results_md: str | Path) -> dict[str, str]:
-    """Figure name -> caption (Markdown) from the figure table of ``results_md``."""
-    return dict(_ROW.findall(Path(results_md).read_text()))
+    """Figure name -> caption (Markdown) from the figure sections of ``results_md``."""
+    return dict(_SECTION.findall(Path(results_md).read_text()))
 
 
 def markdown_to_rst(text: str) -> str:

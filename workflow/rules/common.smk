@@ -48,7 +48,7 @@ if (limit := memory_limit())[0] and (too_big := memory_errors(config, *limit)):
     sys.exit("memgen: this config's jobs cannot fit:\n  " + "\n  ".join(too_big))
 
 
-# The report's figure captions: the figure table of docs/results.md, as .rst files under .snakemake/.
+# The report's figure captions: the figure sections of docs/results.md, as .rst files under .snakemake/.
 CAPTIONS = write_caption_files(
     figure_captions(Path(workflow.basedir) / "docs" / "results.md"),
     Path(".snakemake") / "memgen" / "captions",
