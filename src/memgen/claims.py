@@ -39,8 +39,8 @@ class Claim:
     put around the quoted value: a rerun agrees when low ≤ value ≤ high; ``"one run"`` for a number
     that a rerun does not reproduce within any useful interval (a proportion of 8 trained models): a
     rerun reports it as such. The reference, whose number the text quotes, is always held to ``tol``.
-    ``part``: the part of the reference
-    (:data:`memgen.reference.PARTS`) whose tables hold the claim's run, reference/<run of part>/tables/."""
+    ``part``: the part of the reference (:data:`memgen.reference.PARTS`) whose tables hold the run the
+    text quotes, reference/<the part's run>/tables/."""
 
     text: str
     table: str
@@ -54,7 +54,7 @@ class Claim:
     within: str = "mean"
     op: str = "≈"
     part: str = "cpu"
-    spread: tuple | None = None
+    spread: tuple | str | None = None
 
 
 @dataclass(frozen=True)
