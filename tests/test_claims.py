@@ -94,3 +94,17 @@ def test_a_rerun_is_held_to_the_spread_and_the_quoted_run_to_the_tolerance(tmp_p
     assert [c.status for c in check_claims(tmp_path, claims, rerun=False)] == ["differs"] * 3
     text = report(check_claims(tmp_path, claims))
     assert "1 of 2 agree (1 more quote one training run and are not compared)" in text
+    # an inequality: a rerun agrees when its interval reaches the bound on the side the text speaks of
+    bounds = [
+        Claim("≥ 0.78", "t.parquet", {"n": 4}, "f_mean", 0.78, 0.0, agg="min", op="≥", spread=band),  # 0.80 ≥ 0.78
+        Claim("≥ 0.85", "t.parquet", {"n": 4}, "f_mean", 0.85, 0.0, agg="min", op="≥", spread=band),  # 0.80 < 0.85
+        Claim("≤ 0.62", "t.parquet", {"n": 4}, "f_mean", 0.62, 0.0, agg="max", op="≤", spread=band),  # 0.60 ≤ 0.62
+        Claim("≤ 0.15", "t.parquet", {"n": 16}, "f_mean", 0.15, 0.0, agg="max", op="≤", spread=band),  # 0.18 > 0.15
+    ]
+    assert [c.status for c in check_claims(tmp_path, bounds)] == ["agrees", "differs", "agrees", "differs"]
+    assert [c.status for c in check_claims(tmp_path, bounds, rerun=False)] == [
+        "differs",
+        "differs",
+        "differs",
+        "differs",
+    ]
