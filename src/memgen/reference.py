@@ -101,21 +101,31 @@ def _copy(src: Path, dst: Path) -> Path:
     return dst
 
 
-OUTPUT_FLAGS = ("--out", "--curves", "--optima", "--formulas", "--crossings", "--samples")
+OUTPUT_FLAGS = ("--out", "--curves", "--optima", "--formulas", "--crossings", "--samples", "--onset")
 
 
-def rerun_job(table: str, reference: str | Path, out: str | Path, config_edit=None) -> tuple[Path, Path]:
+def rerun_job(
+    table: str,
+    reference: str | Path,
+    out: str | Path,
+    config_edit=None,
+    inputs: dict | None = None,
+    flags: dict | None = None,
+) -> tuple[Path, Path]:
     """Rerun the driver job that wrote ``reference/<run>/tables/<table>`` (its sidecar's ``argv``) with
     this checkout's code; returns (the rerun's table, the reference's table). Its outputs go to ``out``;
-    its inputs (the tables a summary reads) are read from the same reference run. ``config_edit(config)``
-    may return an edited ``--config`` (e.g. one point per block) for a cheaper job whose rows are the
-    reference's first rows."""
+    its inputs (the tables a summary reads) are read from the same reference run, or, for files the
+    reference does not keep (a prepared data set), from ``inputs`` (run-relative path -> file).
+    ``config_edit(config)`` may return an edited ``--config`` (e.g. one point per block) for a cheaper
+    job whose rows are the reference's first rows; ``flags`` replaces the values of command-line flags
+    (e.g. ``{"--trials": "0:1"}``)."""
+    inputs, flags = inputs or {}, flags or {}
     reference, out = Path(reference), Path(out)
     ref_table = reference / "tables" / table
     meta = json.loads(ref_table.with_suffix(".json").read_text())
     argv, run_prefix = list(meta["argv"]), f"results/{reference.name}/"
     module = "memgen.experiments." + Path(argv[0]).stem
-    args, produced = [], None
+    args, produced, read = [], None, []
     for i, arg in enumerate(argv[1:], start=1):
         if arg.startswith(run_prefix):
             rel = arg.removeprefix(run_prefix)
@@ -124,15 +134,22 @@ def rerun_job(table: str, reference: str | Path, out: str | Path, config_edit=No
                 if rel == table:
                     produced = Path(arg)
             else:
-                arg = str(reference / "tables" / rel)
+                arg = str(inputs[rel]) if rel in inputs else str(reference / "tables" / rel)
+                read.append(Path(arg))
         elif argv[i - 1] == "--config" and config_edit is not None:
             arg = json.dumps(config_edit(json.loads(arg)))
+        elif argv[i - 1] in flags:
+            arg = flags[argv[i - 1]]
         args.append(arg)
     if produced is None:
         raise ValueError(f"rerun {table}: its sidecar's argv names no output {table} ({meta['argv'][:3]}...)")
+    read = {path: path.stat().st_mtime_ns for path in read if path.is_file()}
     proc = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, cwd=REPO)
     if proc.returncode != 0:
         raise RuntimeError(f"rerun {table}: {module} failed:\n{proc.stderr[-3000:]}")
+    written = [str(path) for path, mtime in read.items() if path.stat().st_mtime_ns != mtime]
+    if written:  # an output flag missing from OUTPUT_FLAGS would overwrite the reference
+        raise RuntimeError(f"rerun {table}: {module} wrote into its inputs {written}; add its flag to OUTPUT_FLAGS")
     return produced, ref_table
 
 
