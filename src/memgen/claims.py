@@ -890,6 +890,36 @@ CLAIMS: list[Claim] = [
         )
         for dataset in ("mnist", "fashion_mnist")
     ),
+    # the bridge: the phase grid's p ≪ n corner, where the copies peak, and the same numbers in
+    # docs/transition-metric.md
+    *(
+        _bridge(
+            "beside twins at 0.5 and 0.9",
+            {"generator": "moment_matched", "psi_p": 0.25, "psi_n": 4.0, "m": m},
+            "p_positive",
+            value,
+            kind="phase",
+        )
+        for m, value in (("1", 0.5), ("inf", 0.9))
+    ),
+    *(
+        _bridge(
+            "at the smallest training set (n = 4, p = 128)",
+            {"generator": "model", "n": 4, "p": 128, "m": m},
+            "memorized_fraction_mean",
+            value,
+        )
+        for m, value in (("10", 0.182), ("inf", 0.259))
+    ),
+    _bridge_32(
+        "far from a constant (0.3 to 1.0 across the grid)", {"generator": "true_law"}, "p_positive", 0.3, "min", op="≥"
+    ),
+    _bridge_32(
+        "far from a constant (0.3 to 1.0 across the grid)", {"generator": "true_law"}, "p_positive", 1.0, "max", op="≤"
+    ),
+    _bridge("score between 0.7 and 1.0, not ½", {"generator": "true_law"}, "p_positive", 0.7, "min", op="≥"),
+    _bridge("score between 0.7 and 1.0, not ½", {"generator": "true_law"}, "p_positive", 1.0, "max", op="≤"),
+    _bridge("5 % of training copies among them score 0", {"generator": "copies_5"}, "p_positive", 0.0, "max"),
 ]
 
 
