@@ -3,6 +3,7 @@ against finite differences, the m → ∞ limit, the solver over the phase diagr
 and the qualitative facts of docs/rf-dsm-theory.md §8."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -229,3 +230,25 @@ def test_role_of_m_on_either_side_of_p_equals_n():
     for pp in (8.0, 16.0, 64.0):
         e = learning_curves(pp, 2.0, np.array([1, np.inf]), 0.1, 1e-3).E_test
         assert e[1] > e[0]
+
+
+def test_the_m_infinity_test_error_minimum_the_docs_quote():
+    """docs/results.md (rf_learning_curves): for m = ∞ the test error's minimum lies at ψ_p ≈ 0.3 ψ_n at
+    t = 0.1 and at ψ_p ≈ 9–23 ψ_n at t = 1 (beyond the plotted ψ_p ≤ 8), for ψ_n ∈ {1, 2, 4}: located on a
+    fine grid of the theory, an interior minimum every time."""
+    text = " ".join((Path(__file__).resolve().parents[1] / "docs" / "results.md").read_text().split())
+    assert "(ψ_p ≈ 0.3 ψ_n)" in text and "its minimum lies at ψ_p ≈ 9.5–23 ψ_n" in text
+    ratios = {}
+    for t, low, high in ((0.1, 0.05, 2.0), (1.0, 2.0, 60.0)):
+        for psi_n in (1.0, 2.0, 4.0):
+            grid = psi_n * np.geomspace(low, high, 300)
+            lc = learning_curves(grid, psi_n, np.inf, t, 1e-3, along_psi_p=True)
+            i = int(np.argmin(lc.E_test))
+            assert lc.converged.all() and 0 < i < len(grid) - 1, (t, psi_n)
+            ratios[t, psi_n] = grid[i] / psi_n
+    assert all(0.25 <= ratios[0.1, psi_n] <= 0.35 for psi_n in (1.0, 2.0, 4.0)), ratios
+    assert (
+        9.4 <= min(ratios[1.0, p] for p in (1.0, 2.0, 4.0)) <= 9.6
+        and 22.5 <= max(ratios[1.0, p] for p in (1.0, 2.0, 4.0)) <= 23.5
+    )
+    assert all(ratios[1.0, psi_n] * psi_n > 8 for psi_n in (1.0, 2.0, 4.0)), ratios  # beyond the plotted range
