@@ -125,7 +125,7 @@ def rerun_job(
     meta = json.loads(ref_table.with_suffix(".json").read_text())
     argv, run_prefix = list(meta["argv"]), f"results/{reference.name}/"
     module = "memgen.experiments." + Path(argv[0]).stem
-    args, produced, read = [], None, []
+    args, produced, read = [], None, []  # read: the input files, which the job must leave as they are
     for i, arg in enumerate(argv[1:], start=1):
         if arg.startswith(run_prefix):
             rel = arg.removeprefix(run_prefix)
@@ -143,11 +143,11 @@ def rerun_job(
         args.append(arg)
     if produced is None:
         raise ValueError(f"rerun {table}: its sidecar's argv names no output {table} ({meta['argv'][:3]}...)")
-    read = {path: path.stat().st_mtime_ns for path in read if path.is_file()}
+    mtimes = {path: path.stat().st_mtime_ns for path in read if path.is_file()}
     proc = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, cwd=REPO)
     if proc.returncode != 0:
         raise RuntimeError(f"rerun {table}: {module} failed:\n{proc.stderr[-3000:]}")
-    written = [str(path) for path, mtime in read.items() if path.stat().st_mtime_ns != mtime]
+    written = [str(path) for path, mtime in mtimes.items() if path.stat().st_mtime_ns != mtime]
     if written:  # an output flag missing from OUTPUT_FLAGS would overwrite the reference
         raise RuntimeError(f"rerun {table}: {module} wrote into its inputs {written}; add its flag to OUTPUT_FLAGS")
     return produced, ref_table
