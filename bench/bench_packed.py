@@ -1,4 +1,4 @@
-"""Many small U-Nets per process: packed training (train_ddpm_packed) beside the same models trained one
+"""Many small U-Nets per process: packed training (train_ddpm_models) beside the same models trained one
 after another (train_ddpm), and the memory-format / compile options of a single small U-Net.
 
     python bench/bench_packed.py [--device cpu|cuda] [--packs 4 8] [--steps 30] [--repeats 3] [--compile]
@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from memgen.training import TrainingConfig, build_unet, train_ddpm, train_ddpm_packed
+from memgen.training import TrainingConfig, build_unet, train_ddpm, train_ddpm_models
 from memgen.unet import UNetConfig, count_parameters
 
 CONFIGS = {
@@ -53,7 +53,7 @@ def packed_vs_separate(cfg: UNetConfig, k: int, steps: int, repeats: int, device
 
     def packed():
         models = [build_unet(cfg, 0, "bench", i) for i in range(k)]
-        train_ddpm_packed(models, data, tcfg, 0, "bench", [(i,) for i in range(k)], device=device, progress=False)
+        train_ddpm_models(models, data, tcfg, 0, "bench", [(i,) for i in range(k)], device=device, progress=False)
 
     work = k * steps * BATCH
     sep, pack = [], []

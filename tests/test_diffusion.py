@@ -6,7 +6,15 @@ import math
 import pytest
 import torch
 
-from memgen.diffusion import LinearSchedule, NoiseBank, ddim_sample, ddpm_sample, eps_loss, q_sample
+from memgen.diffusion import (
+    LinearSchedule,
+    NoiseBank,
+    ddim_sample,
+    ddpm_sample,
+    eps_loss,
+    eps_loss_inputs,
+    q_sample,
+)
 
 
 class GaussianOracle:
@@ -53,6 +61,30 @@ def test_noise_bank_fixed_draws_and_fresh_infinity():
     fresh = NoiseBank(5, (2, 3), math.inf, g)
     a, b = fresh.draw(torch.arange(5), g), fresh.draw(torch.arange(5), g)
     assert fresh.bank is None and not torch.allclose(a, b)
+
+
+def test_noise_bank_of_pairs_fixes_the_time_with_the_noise():
+    """Protocol ``pairs``: every visit of image i uses one of its m (ε, t) pairs; under ``noise`` the same
+    image's t varies freely (with m = 1: one ε but many t). A bank of pairs with m = ∞ is fresh noise."""
+    sched = LinearSchedule(10)
+    x0, idx = torch.zeros(4, 1, 2, 2), torch.arange(4).repeat(50)
+    for m in (1, 3):
+        g = torch.Generator().manual_seed(2)
+        bank = NoiseBank(4, (1, 2, 2), m, g, protocol="pairs", steps=10)
+        assert bank.times.shape == (4, m) and int(bank.times.max()) < 10
+        _, t, eps = eps_loss_inputs(x0[idx], idx, bank, sched, g)
+        for i in range(4):
+            visits = {(int(tt), tuple(e.flatten().tolist())) for tt, e in zip(t[idx == i], eps[idx == i])}
+            pairs = {(int(bank.times[i, j]), tuple(bank.bank[i, j].flatten().tolist())) for j in range(m)}
+            assert visits == pairs  # 50 visits use exactly the m pairs
+    g = torch.Generator().manual_seed(2)
+    noise = NoiseBank(4, (1, 2, 2), 1, g)
+    _, t, eps = eps_loss_inputs(x0[idx], idx, noise, sched, g)
+    assert len(set(t[idx == 0].tolist())) > 3 and len(torch.unique(eps[idx == 0], dim=0)) == 1
+    fresh = NoiseBank(4, (1, 2, 2), math.inf, torch.Generator(), protocol="pairs", steps=10)
+    assert not fresh.fixed_times
+    with pytest.raises(ValueError, match="protocol"):
+        NoiseBank(4, (1,), 2, torch.Generator(), protocol="both")
 
 
 def test_eps_loss_of_the_oracle_is_its_irreducible_error():

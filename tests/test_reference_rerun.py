@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from memgen.io import read_table
+from memgen.planning import training_slice
 from memgen.reference import REPO, rerun_job
 
 CPU = Path(__file__).resolve().parents[1] / "reference" / "cpu"
@@ -112,18 +113,75 @@ UNET_STATISTICS = ("e_tg", "e_og", "memorized_fraction", "final_loss", "generate
 
 
 def test_a_u_net_trial_reruns_within_the_spread_of_the_reference_trials(tmp_path):
-    """One trial of the CPU preset's Fig. 4 analogue (n = 4: a 0.16 M-parameter U-Net, 1,000 steps)
-    retrained with this checkout's code. Float32 training on a CPU is not bit-reproducible across
-    machines (nor across pack sizes), so the rerun must look like one of the reference's 8 trials:
-    each statistic within their range widened by half its width on each side; the step count exactly."""
-
-    def alone(config):
-        shared = {**config["shared"], "checkpoint_dir": str(tmp_path / "checkpoints"), "pack": 1}
-        return {**config, "shared": shared}
-
+    """One trial of the CPU preset's Fig. 4 analogue (n = 4: a 0.16 M-parameter U-Net, 1,000 steps), with the
+    reference job's config and seed, trained, sampled and scored by this checkout's three stages. Float32
+    training on a CPU is not bit-reproducible across machines (nor across pack sizes), so the rerun must look
+    like one of the reference's 8 trials: each statistic within their range widened by half its width on
+    each side; the step count exactly."""
     table = "unet/gaussian/n4_b000.parquet"
-    rerun, reference = rerun_job(table, CPU, tmp_path, alone, flags={"--trials": "0:1"})
-    rerun, reference = read_table(rerun), read_table(reference)
+    meta = json.loads((CPU / "tables" / table).with_suffix(".json").read_text())
+    argv = meta["argv"]
+    config, seed = json.loads(argv[argv.index("--config") + 1]), argv[argv.index("--seed") + 1]
+    config["shared"] = {**config["shared"], "pack": 1}
+    ex = config["experiment"]
+    weights, losses, samples, out = (tmp_path / f for f in ("w.pt", "l.parquet", "g.npz", "t.parquet"))
+    common = ["--n", "4", "--seed", seed, "--device", "cpu"]
+    for module, args in (
+        (
+            "unet_train",
+            [
+                "gaussian",
+                "--config",
+                json.dumps(training_slice(config)),
+                "--trials",
+                "0:1",
+                *common,
+                "--weights",
+                weights,
+                "--out",
+                losses,
+                "--checkpoint-dir",
+                tmp_path / "checkpoints",
+            ],
+        ),
+        (
+            "unet_sample",
+            [
+                "--weights",
+                weights,
+                "--seed",
+                seed,
+                "--out",
+                samples,
+                "--device",
+                "cpu",
+                "--config",
+                json.dumps({"sampler": ex["sampler"], "count": ex["generated"]}),
+            ],
+        ),
+        (
+            "unet",
+            [
+                "gaussian",
+                "--config",
+                json.dumps(config),
+                "--trials",
+                "0:1",
+                *common,
+                "--samples",
+                samples,
+                "--training",
+                losses,
+                "--out",
+                out,
+            ],
+        ),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", f"memgen.experiments.{module}", *map(str, args)], capture_output=True, text=True
+        )
+        assert proc.returncode == 0, (module, proc.stderr[-3000:])
+    rerun, reference = read_table(out), read_table(CPU / "tables" / table)
     assert len(rerun) == 1 and rerun.n.tolist() == [4] and rerun.trial.tolist() == [0]
     assert rerun.steps.tolist() == reference.steps.head(1).tolist()
     for column in UNET_STATISTICS:

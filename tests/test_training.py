@@ -13,14 +13,24 @@ import pytest
 import torch
 
 from memgen.diffusion import LinearSchedule
-from memgen.training import TrainingConfig, build_unet, mean_eps_loss, train_ddpm, train_ddpm_packed
+from memgen.training import (
+    TrainingConfig,
+    Weights,
+    build_unet,
+    load_weights,
+    mean_eps_loss,
+    save_weights,
+    train_ddpm,
+    train_ddpm_models,
+)
 from memgen.unet import UNetConfig
 
 TINY = UNetConfig(
     image_size=8, base_channels=16, channel_mults=(1, 2), num_res_blocks=1, attention_levels=1, groups=8, heads=2
 )
 
-# A training run in a fresh process: tiny U-Net, 16 images; writes the final weights to argv[2].
+# A training run in a fresh process: tiny U-Net, 16 images; writes the final weights and those kept after
+# steps 5 (in the first checkpoint) and 75 to argv[2].
 SCRIPT = """
 import sys, torch
 torch.set_num_threads(1)
@@ -30,24 +40,25 @@ cfg = UNetConfig(image_size=8, base_channels=16, channel_mults=(1, 2), num_res_b
 images = torch.rand(16, 1, 8, 8, generator=torch.Generator().manual_seed(0)) * 2 - 1
 model = build_unet(cfg, 7, "test", 1)
 ckpt = None if sys.argv[1] == "none" else sys.argv[1]
-train_ddpm(model, images, TrainingConfig(batch_size=4, lr=1e-3, steps=int(sys.argv[3]), m=3, checkpoint_every=5), 7, "test", 1,
-           checkpoint=ckpt, progress=False)
-torch.save(model.state_dict(), sys.argv[2])
+res = train_ddpm(model, images, TrainingConfig(batch_size=4, lr=1e-3, steps=int(sys.argv[3]), m=3, checkpoint_every=5,
+                 snapshots=(5, 75)), 7, "test", 1, checkpoint=ckpt, progress=False)
+torch.save([model.state_dict(), *(res.snapshots[s] for s in (5, 75))], sys.argv[2])
 """
 
-# The same for a pack of three models (train_ddpm_packed); writes their three state dicts to argv[2].
+# The same for a pack of three models (train_ddpm_models); writes their three state dicts to argv[2].
 PACKED_SCRIPT = """
 import sys, torch
 torch.set_num_threads(1)
-from memgen.training import TrainingConfig, build_unet, train_ddpm_packed
+from memgen.training import TrainingConfig, build_unet, train_ddpm_models
 from memgen.unet import UNetConfig
 cfg = UNetConfig(image_size=8, base_channels=16, channel_mults=(1, 2), num_res_blocks=1, attention_levels=1, groups=8, heads=2)
 sets = [torch.rand(16, 1, 8, 8, generator=torch.Generator().manual_seed(k)) * 2 - 1 for k in range(3)]
 models = [build_unet(cfg, 7, "test", 1, k) for k in range(3)]
 ckpt = None if sys.argv[1] == "none" else sys.argv[1]
-train_ddpm_packed(models, sets, TrainingConfig(batch_size=4, lr=1e-3, steps=int(sys.argv[3]), m=3, checkpoint_every=5), 7,
-                  "test", [(1, k) for k in range(3)], checkpoint=ckpt, progress=False)
-torch.save([m.state_dict() for m in models], sys.argv[2])
+results = train_ddpm_models(models, sets, TrainingConfig(batch_size=4, lr=1e-3, steps=int(sys.argv[3]), m=3,
+                            checkpoint_every=5, snapshots=(5, 75)), 7, "test", [(1, k) for k in range(3)], checkpoint=ckpt,
+                            progress=False)
+torch.save([m.state_dict() for m in models] + [r.snapshots[s] for r in results for s in (5, 75)], sys.argv[2])
 """
 
 
@@ -116,8 +127,8 @@ def test_sigkill_mid_run_then_rerun_gives_the_uninterrupted_weights(tmp_path, sc
     print(resumed[0])
     assert 0 < step < steps
     a, b = torch.load(tmp_path / "ref.pt"), torch.load(tmp_path / "run.pt")
-    pairs = zip(a, b) if isinstance(a, list) else [(a, b)]
-    for x, y in pairs:
+    assert len(a) == len(b) == (3 if script is SCRIPT else 9)  # the final weights and the snapshots
+    for x, y in zip(a, b):
         assert x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x)
 
 
@@ -134,7 +145,7 @@ def test_packed_training_equals_separate_runs(m):
         model = build_unet(TINY, 3, "pack", *keys[k]).double()
         separate.append((model, train_ddpm(model, sets[k], cfg, 3, "pack", *keys[k], progress=False)))
     packed = [build_unet(TINY, 3, "pack", *keys[k]).double() for k in range(4)]
-    results = train_ddpm_packed(packed, sets, cfg, 3, "pack", keys, progress=False)
+    results = train_ddpm_models(packed, sets, cfg, 3, "pack", keys, progress=False)
     for (model, res), other, pres in zip(separate, packed, results):
         assert res.steps == pres.steps == 25
         assert abs(res.losses - pres.losses).max() < 1e-6  # losses are recorded in float32
@@ -150,10 +161,10 @@ def test_packed_training_refuses_mixed_sizes_and_dropout():
     cfg = TrainingConfig(batch_size=4, steps=1, checkpoint_every=0)
     models = [build_unet(TINY, 1, "pack", k) for k in range(2)]
     with pytest.raises(ValueError, match="one size"):
-        train_ddpm_packed(models, [_images(8), _images(9)], cfg, 1, "pack", [(0,), (1,)], progress=False)
+        train_ddpm_models(models, [_images(8), _images(9)], cfg, 1, "pack", [(0,), (1,)], progress=False)
     dropped = [build_unet(replace(TINY, dropout=0.1), 1, "pack", k) for k in range(2)]
     with pytest.raises(ValueError, match="dropout"):
-        train_ddpm_packed(dropped, [_images(8), _images(8)], cfg, 1, "pack", [(0,), (1,)], progress=False)
+        train_ddpm_models(dropped, [_images(8), _images(8)], cfg, 1, "pack", [(0,), (1,)], progress=False)
 
 
 def test_a_checkpoint_of_another_configuration_is_not_resumed(tmp_path, capsys):
@@ -215,7 +226,7 @@ def test_a_checkpoint_of_other_data_code_or_context_is_not_resumed(tmp_path, cap
     ckpt = tmp_path / "c.ckpt"
     _train(_images(8), ckpt)
     state = torch.load(ckpt, weights_only=False)
-    state["step"], state["losses"] = 2, state["losses"][:2]  # as if killed after the first checkpoint
+    state["step"], state["losses"] = 2, state["losses"][:, :2]  # as if killed after the first checkpoint
     torch.save(state, ckpt)
     assert _train(_images(8), ckpt).resumed_from == 2  # same run: resumed
     for other in (dict(images=_images(8) * 0.5), dict(context={"mu": 0.3})):
@@ -246,7 +257,7 @@ def test_non_finite_checkpoints_are_never_written_nor_resumed(tmp_path, capsys):
     assert not ckpt.exists()
     assert _train(_images(8), ckpt).resumed_from == 0
     state = torch.load(ckpt, weights_only=False)
-    state["step"], state["losses"] = 2, state["losses"][:2]
+    state["step"], state["losses"] = 2, state["losses"][:, :2]
     name = next(k for k, v in state["model"].items() if torch.is_floating_point(v))
     state["model"][name].view(-1)[0] = float("nan")
     torch.save(state, ckpt)
@@ -275,3 +286,41 @@ def test_mean_eps_loss_of_the_exact_predictor_is_the_irreducible_error():
         oracle, x0, math.inf, TrainingConfig(batch_size=5000, diffusion_steps=10), 0, "test", repeats=2
     )
     assert loss == pytest.approx(float(torch.mean(ab * s * s / (ab * s * s + 1 - ab))), rel=0.03)
+
+
+def test_snapshots_are_the_weights_of_shorter_runs(tmp_path):
+    """The weights kept after step 2 and 4 of a 6-step run are those of separate 2- and 4-step runs (bit for
+    bit: the stream of a step does not depend on the run's length); the last is the trained model. (A
+    killed run resumes with its snapshots: test_sigkill_mid_run_then_rerun_gives_the_uninterrupted_weights.)"""
+    images = _images(8)
+    cfg = TrainingConfig(batch_size=4, steps=6, m=2, checkpoint_every=4, snapshots=(2, 4))
+    model = build_unet(TINY, 2, "test", 0)
+    res = train_ddpm(model, images, cfg, 2, "test", 0, checkpoint=tmp_path / "c.ckpt", progress=False)
+    assert sorted(res.snapshots) == [2, 4, 6] == cfg.snapshot_steps(8)
+    assert all(torch.equal(res.snapshots[6][k], v) for k, v in model.state_dict().items())
+    for steps in (2, 4):
+        short = build_unet(TINY, 2, "test", 0)
+        train_ddpm(short, images, TrainingConfig(batch_size=4, steps=steps, m=2), 2, "test", 0, progress=False)
+        assert all(torch.equal(res.snapshots[steps][k], v) for k, v in short.state_dict().items()), steps
+        assert not torch.equal(res.snapshots[steps]["conv_in.weight"], res.snapshots[6]["conv_in.weight"])
+
+
+def test_weights_round_trip_and_name_what_they_lack(tmp_path):
+    cfg = TrainingConfig(batch_size=4, steps=3, m=2, checkpoint_every=0, snapshots=(1,))
+    models = [build_unet(TINY, 2, "test", k) for k in range(2)]
+    results = train_ddpm_models(models, [_images(8, k) for k in range(2)], cfg, 2, "test", [(0,), (1,)], progress=False)
+    states = {f"m{k}": r.snapshots for k, r in enumerate(results)}
+    weights = Weights(TINY, cfg.diffusion_steps, "test", {"m0": [0], "m1": [1]}, [1, 3], states)
+    save_weights(tmp_path / "w.pt", weights)
+    back = load_weights(tmp_path / "w.pt")
+    assert back.unet == TINY and back.steps == [1, 3] and back.names == ["m0", "m1"] and back.keys["m1"] == [1]
+    x, t = _images(2).float(), torch.tensor([3, 7])
+    with torch.no_grad():
+        assert torch.equal(back.model("m1")(x, t), models[1].eval()(x, t))
+    with pytest.raises(KeyError, match="after step 2"):
+        back.model("m0", 2)
+    with pytest.raises(KeyError, match="no model 'm2'"):
+        back.model("m2")
+    (tmp_path / "bad.pt").write_bytes(b"not weights")
+    with pytest.raises(ValueError, match="bad.pt: not a weights file"):
+        load_weights(tmp_path / "bad.pt")

@@ -82,7 +82,9 @@ def test_paper_scale_dry_run_plans_every_figure(tmp_path):
     assert jobs["rf_theory"] == 4 and jobs["rf_simulation_summary"] == 4
     assert jobs["data_prepare"] == 2
     assert jobs["rf_images_learning_curves"] == 2 and jobs["rf_images_generate"] == 2
-    # U-Net: 10 sizes n x ceil(20/5) trial blocks; 2 data sets x 4 n x 3 m
+    # U-Net: 10 sizes n x ceil(20/5) trial blocks; 2 data sets x 4 n x 3 m; each trained, sampled, scored
+    for stage in ("unet_train_", "unet_sample_"):
+        assert jobs[f"{stage}gaussian"] == 40 and jobs[f"{stage}memorization"] == 24
     assert jobs["unet_gaussian_block"] == 40 and jobs["unet_memorization"] == 24
     assert jobs["unet_gaussian_summary"] == 1 and jobs["unet_memorization_summary"] == 1
     # bridge: 7 x 3 x 3 transition points and 6 x 6 x 2 phase points, 6 per job
@@ -104,7 +106,8 @@ def test_paper_scale_on_a_cpu_stops_before_the_first_job(tmp_path):
     proc = snakemake(work, "figures/all", "--cores", "2")
     assert proc.returncode != 0 and not (work / "results").exists(), proc.stderr[-3000:]
     assert "memgen: stopped before the first job" in proc.stderr
-    assert "unet_memorization: 24 jobs, 17.5 h each" in proc.stderr and "unet_gaussian_block: 8 jobs" in proc.stderr
+    assert "unet_train_memorization: 24 jobs, 17.5 h each" in proc.stderr
+    assert "unet_train_gaussian: 8 jobs" in proc.stderr
     for way in ("make figures", "--profile profiles/slurm", "--config allow_long_cpu_jobs=true"):
         assert way in proc.stderr
     proc = snakemake(work, "figures/paper/kde_width.pdf", "--cores", "2", "--config", "kde_width={dims: [1]}")
@@ -119,7 +122,8 @@ def test_cpu_preset_plans_every_figure_without_a_cpu_warning(tmp_path):
     jobs = planned_jobs(proc.stdout + proc.stderr)
     assert all(jobs[f"figure_{name}"] == 1 for name in FIGURES)
     # Fig. 4: 5 sizes n, one pack of 8 trials each; the study of m: 2 data sets x 3 n x 2 m, one seed
-    assert jobs["unet_gaussian_block"] == 5 and jobs["unet_memorization"] == 12
+    assert jobs["unet_train_gaussian"] == jobs["unet_gaussian_block"] == 5
+    assert jobs["unet_train_memorization"] == jobs["unet_memorization"] == 12
     assert "CPU hours" not in proc.stderr
 
 
@@ -392,6 +396,10 @@ def test_rerun_semantics(quick_run):
     dry = lambda: planned_jobs(
         (p := snakemake(work, "figures/all", "-n", "--cores", "2", *QUICK_RUN_ARGS)).stdout + p.stderr
     )
+    dry_with = lambda override: planned_jobs(
+        (p := snakemake(work, "figures/all", "-n", "--cores", "2", *QUICK_RUN_ARGS, "--config", override)).stdout
+        + p.stderr
+    )
     assert dry() == {}
     # touching without changing: nothing reruns
     for f in ("src/memgen/linear.py", "notebooks/ldm_transition.ipynb"):
@@ -420,11 +428,38 @@ def test_rerun_semantics(quick_run):
     assert jobs["rf_simulation_block"] == 8 + 3 + 1 + 1
     assert not any(job.startswith("ldm_") or job.startswith("kde") or job.startswith("unet") for job in jobs)
     th.write_text(th.read_text().replace("\n# edited\n", ""))
-    # editing the training loop reruns the U-Net jobs and figures only
+    # editing the training loop retrains, resamples and rescores every U-Net, and reruns their figures only
     tr = work / "src" / "memgen" / "training.py"
     tr.write_text(tr.read_text() + "\n# edited\n")
     jobs = dry()
-    assert jobs["unet_gaussian_block"] == 4 and jobs["unet_memorization"] >= 4
+    memorization_jobs = 2 * len(yaml.safe_load((work / "presets/quick.yaml").read_text())["unet"]["memorization"]["n"])
+    memorization_jobs *= 1 if "mnist_only.yaml" in QUICK_RUN_ARGS else 2
+    for rule in ("unet_train_gaussian", "unet_sample_gaussian", "unet_gaussian_block"):
+        assert jobs[rule] == 4, rule
+    for rule in ("unet_train_memorization", "unet_sample_memorization", "unet_memorization"):
+        assert jobs[rule] == memorization_jobs, rule
     assert all(jobs[f"figure_{name}"] == 1 for name in UNET_FIGURES)
     assert not any(job.startswith(("ldm_", "kde", "rf_", "figure_rf_", "figure_ldm", "figure_kde")) for job in jobs)
     tr.write_text(tr.read_text().replace("\n# edited\n", ""))
+    # a metric's code, the number of samples, what a figure shows: no U-Net is retrained
+    kde = work / "src" / "memgen" / "kde.py"
+    kde.write_text(kde.read_text() + "\n# edited\n")
+    jobs = dry()
+    assert jobs["unet_gaussian_block"] == 4 and jobs["unet_memorization"] == memorization_jobs
+    assert not any(job.startswith(("unet_train", "unet_sample")) for job in jobs), jobs
+    kde.write_text(kde.read_text().replace("\n# edited\n", ""))
+    for key, value in (("samples", 16), ("grid", 4), ("n_test", 50), ("eval_repeats", 2)):
+        jobs = dry_with(f"unet={{memorization: {{{key}: {value}}}}}")
+        assert jobs.get("unet_memorization") == memorization_jobs, (key, jobs)
+        assert not any(job.startswith("unet_train") for job in jobs), (key, jobs)
+        assert ("unet_sample_memorization" in jobs) == (key == "samples"), (key, jobs)
+    for key, value in (("generated", 5), ("original_subset", 50), ("N", 1000)):
+        jobs = dry_with(f"unet={{gaussian: {{{key}: {value}}}}}")
+        assert jobs.get("unet_gaussian_block") == 4 and not any(job.startswith("unet_train") for job in jobs), key
+    # a training key: every model of that experiment is retrained, the other experiment's are not
+    jobs = dry_with("unet={memorization: {lr: 0.002}}")
+    assert jobs["unet_train_memorization"] == memorization_jobs and "unet_train_gaussian" not in jobs
+    jobs = dry_with("unet={gaussian: {lr: 0.002}}")
+    assert jobs["unet_train_gaussian"] == 4 and "unet_train_memorization" not in jobs
+    # the checkpoint settings change no weight: nothing reruns
+    assert dry_with("unet={checkpoint_every: 7}") == {}

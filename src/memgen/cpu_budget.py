@@ -1,8 +1,9 @@
 """A rough CPU-time estimate of a config's U-Net jobs, so that a local run on a machine without a GPU
 stops before a multi-day job starts (no torch: the Snakefile calls it at every start).
 
-Training images per job: Fig. 4 blocks train ``trials_per_job`` U-Nets for ``epochs`` passes of
-⌈n/batch⌉ batches (or ``steps`` batches where the config fixes them); the study of m trains ``seeds`` U-Nets for ``steps`` batches. The CPU throughput is
+The training jobs and the images each processes come from :mod:`memgen.planning` (Fig. 4 blocks
+train ``trials_per_job`` U-Nets, the study of m ``seeds`` U-Nets, for their optimizer steps of one
+batch each); only training is counted (sampling and scoring are minutes). The CPU throughput is
 the measured 33.0 images/s of the 12.8 M-parameter 16×16 U-Net (base 88 channels, widths ×(1, 2, 2),
 2 residual blocks per level; ``bench/bench_unet.py``, 2 cores, float32), scaled by a convolution-cost
 proxy, cost ∝ base_channels² · Σ_k mult_k² · num_res_blocks · image_size² (it predicts 20 images/s
@@ -11,12 +12,11 @@ for the 28×28, base-64 U-Net measured at 23.7).
 
 from __future__ import annotations
 
-import math
 import shutil
 from pathlib import Path
 
 from memgen.config import MNIST_IMAGE_SIZE
-from memgen.grids import log_int_grid
+from memgen.planning import TRAIN_RULES, train_jobs, trained_images
 
 REFERENCE_IMAGES_PER_S = 33.0
 REFERENCE_MODEL = {"base_channels": 88, "channel_mults": [1, 2, 2], "num_res_blocks": 2}
@@ -38,52 +38,19 @@ def cpu_images_per_second(model: dict, image_size: int) -> float:
     return REFERENCE_IMAGES_PER_S * _cost(REFERENCE_MODEL, REFERENCE_IMAGE_SIZE) / _cost(model, image_size)
 
 
-def _gaussian_images_per_trial(g: dict, n: int) -> int:
-    """Training images of one Fig. 4 trial at size n: ``steps`` batches where the config fixes them,
-    else ``epochs`` passes of ⌈n/batch⌉ batches."""
-    batches = g["steps"] if g.get("steps") else g["epochs"] * math.ceil(n / g["batch_size"])
-    return batches * g["batch_size"]
-
-
 def unet_job_cpu_hours(rule: str, wildcards: dict, unet: dict) -> float:
-    """Estimated CPU hours (2 cores) of one U-Net job: ``unet_gaussian_block`` (wildcards n, block)
-    trains the block's trials at size n; ``unet_memorization`` trains ``seeds`` U-Nets for ``steps``
-    batches."""
-    if rule == "unet_gaussian_block":
-        g = unet["gaussian"]
-        start = int(wildcards["block"]) * g["trials_per_job"]
-        trials = max(0, min(start + g["trials_per_job"], g["trials"]) - start)
-        images = trials * _gaussian_images_per_trial(g, int(wildcards["n"]))
-        return images / cpu_images_per_second(g["model"], g["image_size"]) / 3600
-    if rule == "unet_memorization":
-        mem = unet["memorization"]
-        images = mem["seeds"] * mem["steps"] * mem["batch_size"]
-        return images / cpu_images_per_second(mem["model"], mem.get("resolution") or MNIST_IMAGE_SIZE) / 3600
-    raise ValueError(f"no CPU-time estimate for rule {rule!r}")
-
-
-UNET_RULES = ("unet_gaussian_block", "unet_memorization")
-
-
-def unet_jobs(unet: dict) -> list[tuple[str, dict]]:
-    """(rule, wildcards) of every U-Net training job a config plans."""
-    g, mem = unet["gaussian"], unet["memorization"]
-    ns = [int(n) for n in log_int_grid(g["n"]["min"], g["n"]["max"], g["n"]["num"])]
-    blocks = math.ceil(g["trials"] / g["trials_per_job"])
-    jobs = [("unet_gaussian_block", {"n": n, "block": b}) for n in ns for b in range(blocks)]
-    jobs += [
-        ("unet_memorization", {"dataset": ds, "n": n, "m": m})
-        for ds in mem["datasets"]
-        for n in mem["n"]
-        for m in mem["m"]
-    ]
-    return jobs
+    """Estimated CPU hours (2 cores) of one U-Net training job (``unet_train_gaussian``: wildcards n, block;
+    ``unet_train_memorization``: dataset, n, m): its :func:`memgen.planning.trained_images` at the
+    estimated throughput of its U-Net."""
+    ex = unet["gaussian"] if rule == "unet_train_gaussian" else unet["memorization"]
+    size = ex.get("image_size") or ex.get("resolution") or MNIST_IMAGE_SIZE
+    return trained_images(rule, wildcards, unet) / cpu_images_per_second(ex["model"], size) / 3600
 
 
 def unet_cpu_hours(unet: dict) -> dict[str, tuple[int, float]]:
     """Rule name -> (jobs, estimated CPU hours of all of them) for the config section ``unet``."""
-    out = {rule: (0, 0.0) for rule in UNET_RULES}
-    for rule, wildcards in unet_jobs(unet):
+    out = {rule: (0, 0.0) for rule in TRAIN_RULES}
+    for rule, wildcards in train_jobs(unet):
         jobs, hours = out[rule]
         out[rule] = (jobs + 1, hours + unet_job_cpu_hours(rule, wildcards, unet))
     return out
@@ -99,7 +66,7 @@ def long_cpu_jobs(jobs, unet: dict, limit_hours: float = CPU_JOB_LIMIT_HOURS) ->
     ``limit_hours`` on a 2-core CPU, with their estimates."""
     out = []
     for rule, wildcards in jobs:
-        if rule in UNET_RULES and (hours := unet_job_cpu_hours(rule, wildcards, unet)) > limit_hours:
+        if rule in TRAIN_RULES and (hours := unet_job_cpu_hours(rule, wildcards, unet)) > limit_hours:
             out.append((rule, dict(wildcards), hours))
     return out
 

@@ -43,25 +43,64 @@ def q_sample(x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor, schedule: L
 
 
 class NoiseBank:
-    """m fixed noise draws per training image (drawn once from the generator); each visit of
-    image i uses one of its m draws, picked uniformly. m = ∞ (math.inf): fresh noise every visit."""
+    """m fixed noise draws per training image (drawn once from the generator); each visit of image i
+    uses one of its m draws, picked uniformly. m = ∞ (math.inf): fresh noise every visit.
 
-    def __init__(self, n: int, shape: tuple[int, ...], m: float, g: torch.Generator, dtype=torch.float32, device="cpu"):
-        self.m, self.shape, self.dtype, self.device = m, shape, dtype, device
+    Two readings of "m noise samples per data point" (``protocol``):
+    - ``noise``: the m draws are noises ε; the diffusion time t is fresh at every visit;
+    - ``pairs``: the m draws are pairs (ε, t), t uniform on {0 … T−1} drawn once with its ε (after all
+      the noises, from the same generator); a visit picks one pair.
+    """
+
+    PROTOCOLS = ("noise", "pairs")
+
+    def __init__(
+        self,
+        n: int,
+        shape: tuple[int, ...],
+        m: float,
+        g: torch.Generator,
+        dtype=torch.float32,
+        device="cpu",
+        protocol: str = "noise",
+        steps: int | None = None,
+    ):
+        if protocol not in self.PROTOCOLS:
+            raise ValueError(f"noise bank protocol must be one of {self.PROTOCOLS}, got {protocol!r}")
+        if protocol == "pairs" and steps is None:
+            raise ValueError("a noise bank of (ε, t) pairs needs the number of diffusion steps")
+        self.m, self.shape, self.dtype, self.device, self.protocol = m, shape, dtype, device, protocol
         self.bank = None if math.isinf(m) else torch.randn(n, int(m), *shape, generator=g, dtype=dtype, device=device)
+        self.times = None
+        if self.bank is not None and protocol == "pairs":
+            self.times = torch.randint(0, steps, (n, int(m)), generator=g, device=device)
+
+    @property
+    def fixed_times(self) -> bool:
+        """Whether the bank holds the diffusion times too ((ε, t) pairs of finite m)."""
+        return self.times is not None
 
     def draw(self, indices: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        return self.draw_pairs(indices, g)[0]
+
+    def draw_pairs(self, indices: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(ε, t) of one visit of each image of ``indices``: t is None unless the bank holds (ε, t) pairs."""
         if self.bank is None:
-            return torch.randn(len(indices), *self.shape, generator=g, dtype=self.dtype, device=self.device)
+            return torch.randn(len(indices), *self.shape, generator=g, dtype=self.dtype, device=self.device), None
         pick = torch.randint(0, self.bank.shape[1], (len(indices),), generator=g, device=self.device)
-        return self.bank[indices.to(self.device), pick]
+        idx = indices.to(self.device)
+        return self.bank[idx, pick], (self.times[idx, pick] if self.times is not None else None)
 
 
 def eps_loss_inputs(
     x0: torch.Tensor, indices: torch.Tensor, bank: NoiseBank, schedule: LinearSchedule, g: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(x_t, t, ε) of one ε-loss batch: a fresh uniform t per image, then the image's bank noise ε, both
-    from ``g`` in that order, and x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε."""
+    from ``g`` in that order (a bank of (ε, t) pairs: the picked pair's t instead, no fresh t drawn),
+    and x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε."""
+    if bank.fixed_times:
+        eps, t = bank.draw_pairs(indices, g)
+        return q_sample(x0, t, eps.to(x0.dtype), schedule), t, eps.to(x0.dtype)
     t = torch.randint(0, schedule.steps, (len(x0),), generator=g, device=x0.device)
     eps = bank.draw(indices, g).to(x0.dtype)
     return q_sample(x0, t, eps, schedule), t, eps

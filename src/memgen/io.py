@@ -103,13 +103,6 @@ def atomic_write(path: Path, write) -> None:
         raise
 
 
-def source_digest(modules) -> str:
-    """sha256 of the source files of memgen modules given as paths below the package, e.g. "training",
-    "experiments/unet" (a record or checkpoint of other code is never reused)."""
-    here = Path(__file__).resolve().parent
-    return hashlib.sha256(b"".join((here / f"{name}.py").read_bytes() for name in modules)).hexdigest()
-
-
 def write_npz(path: str | Path, arrays: dict) -> None:
     """Write ``arrays`` as an .npz file, through a temporary file and a rename; refuses NaN or Inf."""
     for key, arr in arrays.items():

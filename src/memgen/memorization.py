@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+
+from memgen.kde import Proportion, probability_positive
 
 MEMORIZATION_RATIO = 1.0 / 3.0
 
@@ -54,3 +57,12 @@ def nearest_neighbours(samples: torch.Tensor, train: torch.Tensor, chunk: int = 
 def memorized_fraction(samples: torch.Tensor, train: torch.Tensor, threshold: float = MEMORIZATION_RATIO) -> float:
     """Fraction of samples with d₁/d₂ < threshold."""
     return float(nearest_neighbours(samples, train).memorized(threshold).double().mean())
+
+
+def pooled_memorized_interval(fractions, samples) -> Proportion:
+    """The memorized fraction of all the samples of several models pooled (model k: ``fractions[k]`` of its
+    ``samples[k]`` images), with its Wilson interval: the sampling error of these models, not the spread
+    over training seeds."""
+    memorized = np.rint(np.asarray(fractions, dtype=np.float64) * np.asarray(samples)).astype(int)
+    signs = np.concatenate([np.r_[np.ones(k), -np.ones(int(s) - k)] for k, s in zip(memorized, samples)])
+    return probability_positive(signs)

@@ -53,6 +53,12 @@ PARTS = {
     ),
     "bridge": Part("paper", ("presets/paper.yaml",), ("bridge_transition", "bridge_phase"), ("bridge",)),
     "bridge_d32": Part("bridge_d32", ("presets/bridge_d32.yaml",), ("bridge_transition",), ("bridge",)),
+    "unet_time": Part(
+        "unet_time",
+        ("presets/cpu.yaml", "presets/overlays/unet_time.yaml"),
+        ("unet_memorization_time",),
+        ("unet", "unet_memorization_time"),
+    ),
     "unet_seeds": Part(
         "unet_seeds", ("presets/cpu.yaml", "presets/overlays/unet_seeds.yaml"), ("unet_memorization_m",), ("unet",)
     ),

@@ -9,10 +9,12 @@ epoch, and one training stream (times and bank picks) whose state is checkpointe
 at any point and started again resumes from its last checkpoint and ends with the same weights
 as an uninterrupted run (bit for bit on CPU).
 
-:func:`train_ddpm_packed` trains K models of one architecture concurrently in one process (the trials
-or seeds of a job), each on exactly the stream :func:`train_ddpm` would give it, as one vectorised
-forward and backward pass over the stacked parameters: small U-Nets then fill a device instead of
-idling it.
+One loop (:func:`train_ddpm_models`) trains one model or K models of one architecture concurrently
+in one process (the trials or seeds of a job), each on exactly the stream it would see alone, as
+one vectorised forward and backward pass over the stacked parameters: small U-Nets then fill a
+device instead of idling it. The weights are kept at the steps the config asks for
+(``TrainingConfig.snapshots``) and at the end: the training stage's artefacts, which sampling and
+scoring read (:func:`save_weights`, :func:`load_weights`).
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ import torch
 from tqdm import tqdm
 
 from memgen.diffusion import LinearSchedule, NoiseBank, eps_loss, eps_loss_inputs
-from memgen.io import atomic_write, source_digest
+from memgen.io import atomic_write
+from memgen.planning import total_steps
 from memgen.seeding import torch_generator
+from memgen.sources import source_digest
 from memgen.unet import UNet, UNetConfig
 
 
@@ -49,13 +53,17 @@ class TrainingConfig:
     compile: bool = False
     checkpoint_every: int = 500  # optimizer steps between checkpoints (0: none)
     grad_clip: float = 1.0  # max gradient norm (0: no clipping)
+    snapshots: tuple[int, ...] = ()  # optimizer steps after which the weights are kept (besides the last)
+    noise_bank: str = "noise"  # what the m draws per image are: noises ε ("noise") or (ε, t) pairs ("pairs")
 
     def total_steps(self, n: int) -> int:
-        if self.steps is not None:
-            return int(self.steps)
-        if self.epochs is None:
-            raise ValueError("TrainingConfig needs epochs or steps")
-        return int(self.epochs) * math.ceil(n / self.batch_size)
+        """:func:`memgen.planning.total_steps`: steps wins over epochs."""
+        return total_steps({"steps": self.steps, "epochs": self.epochs, "batch_size": self.batch_size}, n)
+
+    def snapshot_steps(self, n: int) -> list[int]:
+        """The steps whose weights a run on n images keeps: ``snapshots`` up to the last step, and the last."""
+        last = self.total_steps(n)
+        return sorted({*(int(s) for s in self.snapshots if 0 < int(s) <= last), last})
 
     def use_bf16(self, device: torch.device) -> bool:
         if self.precision not in ("auto", "float32", "bf16"):
@@ -69,6 +77,7 @@ class TrainingResult:
     steps: int
     resumed_from: int  # 0 when the run started from scratch
     seconds: float  # this process's training time (a resumed run counts only its own part)
+    snapshots: dict[int, dict[str, torch.Tensor]]  # step -> the model's state dict after that step (CPU)
 
 
 def build_unet(config: UNetConfig, seed: int, experiment: str, *key: int) -> UNet:
@@ -79,15 +88,15 @@ def build_unet(config: UNetConfig, seed: int, experiment: str, *key: int) -> UNe
         return UNet(config).float()
 
 
-def training_bank(images: torch.Tensor, m: float, seed: int, experiment: str, key, device) -> NoiseBank:
-    """The m noise draws per image of a run, from (seed, experiment/bank, key): the same bank in
-    training and in the evaluation of the training loss."""
+def training_bank(
+    images: torch.Tensor, m: float, seed: int, experiment: str, key, device, cfg: TrainingConfig | None = None
+) -> NoiseBank:
+    """The m draws per image of a run (noises, or (ε, t) pairs as ``cfg.noise_bank`` says), from
+    (seed, experiment/bank, key): the same bank in training and in the evaluation of the training loss."""
     g = torch_generator(seed, f"{experiment}/bank", *key, device=device)
-    return NoiseBank(len(images), tuple(images.shape[1:]), m, g, device=device)
-
-
-# Library sources whose code determines the trained weights (a checkpoint of other code is not resumed).
-_WEIGHT_CODE = ("diffusion", "seeding", "training", "unet")
+    protocol = cfg.noise_bank if cfg is not None else "noise"
+    steps = cfg.diffusion_steps if cfg is not None else None
+    return NoiseBank(len(images), tuple(images.shape[1:]), m, g, device=device, protocol=protocol, steps=steps)
 
 
 def _fingerprint(
@@ -108,7 +117,7 @@ def _fingerprint(
         "seed": seed,
         "experiment": experiment,
         "key": list(map(int, key)),
-        "code": source_digest(_WEIGHT_CODE),
+        "code": source_digest("memgen.training"),
         "bf16": cfg.use_bf16(device),
         "device": device.type,
         "threads": torch.get_num_threads() if device.type == "cpu" else None,
@@ -163,96 +172,6 @@ def epoch_order(n: int, seed: int, experiment: str, key, epoch: int, device) -> 
     return torch.randperm(n, generator=torch_generator(seed, f"{experiment}/epoch", *key, epoch)).to(device)
 
 
-def train_ddpm(
-    model: torch.nn.Module,
-    images: torch.Tensor,
-    cfg: TrainingConfig,
-    seed: int,
-    experiment: str,
-    *key: int,
-    checkpoint: str | Path | None = None,
-    device: str | torch.device = "cpu",
-    progress: bool = True,
-    context: dict | None = None,
-) -> TrainingResult:
-    """Train ``model`` (in place) on ``images`` (n, C, H, W) scaled to [−1, 1]; see the module doc.
-    ``context`` (e.g. the experiment's whole config slice and code digest) joins the checkpoint's
-    fingerprint: a checkpoint is resumed only by a run with the same fingerprint.
-
-    Step k of the run uses the batch k mod B of epoch k // B (B = ⌈n / batch⌉), in an order drawn
-    from (seed, experiment/epoch, key, epoch); with ``checkpoint`` the model, optimizer, step and
-    training-stream state are saved every ``cfg.checkpoint_every`` steps and at the end.
-    """
-    device = torch.device(device)
-    model.to(device)
-    x_all = images.to(device=device, dtype=_parameter_dtype(model))
-    n = len(x_all)
-    total = cfg.total_steps(n)
-    per_epoch = math.ceil(n / cfg.batch_size)
-    schedule = LinearSchedule(cfg.diffusion_steps)
-    bank = training_bank(x_all, cfg.m, seed, experiment, key, device)
-    g = torch_generator(seed, f"{experiment}/train", *key, device=device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    losses = torch.zeros(total, dtype=torch.float32, device=device)
-    fingerprint = {**_fingerprint(cfg, model, x_all, seed, experiment, key, device), "context": context}
-    path = Path(checkpoint) if checkpoint is not None else None
-    start = 0
-    state = load_checkpoint(path, fingerprint) if path is not None else None
-    if state is not None:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        g.set_state(state["generator"])
-        start = int(state["step"])
-        losses[:start] = state["losses"].to(device)
-        print(f"resumed from {path} at step {start} of {total}")
-
-    def save(step: int) -> None:
-        state = {
-            "model": model.state_dict(),
-            "optimizer": opt.state_dict(),
-            "step": step,
-            "generator": g.get_state(),
-            "losses": losses[:step].cpu(),
-            "fingerprint": fingerprint,
-        }
-        bad = int(torch.argmin(torch.isfinite(losses[:step]).int())) if step else 0
-        what = f"{experiment} n={n}: non-finite loss or weights by step {step} (first non-finite loss at step {bad})"
-        save_finite_checkpoint(path, state, what)
-
-    forward = torch.compile(model) if cfg.compile else model
-    bf16 = cfg.use_bf16(device)
-    order, order_epoch = None, -1
-    began = time.perf_counter()
-    model.train()
-    for step in tqdm(
-        range(start, total), initial=start, total=total, desc=f"{experiment} n={n}", mininterval=5, disable=not progress
-    ):
-        epoch, b = divmod(step, per_epoch)
-        if epoch != order_epoch:
-            order = epoch_order(n, seed, experiment, key, epoch, device)
-            order_epoch = epoch
-        idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
-            loss = eps_loss(forward, x_all[idx], idx, bank, schedule, g)
-        opt.zero_grad(set_to_none=True)
-        loss.float().backward()
-        if cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
-        losses[step] = loss.detach().float()
-        if path is not None and checkpoint_due(cfg, step + 1, total):
-            save(step + 1)
-    if path is not None:
-        save(total)
-    model.eval()
-    out = losses.cpu().numpy().astype(np.float64)
-    if not np.all(np.isfinite(out)):
-        raise FloatingPointError(
-            f"{experiment} n={n}: the training loss became non-finite at step {int(np.argmin(np.isfinite(out)))}"
-        )
-    return TrainingResult(losses=out, steps=total, resumed_from=start, seconds=time.perf_counter() - began)
-
-
 def _parameter_dtype(model: torch.nn.Module) -> torch.dtype:
     """The dtype training runs in: the model's (float32 from :func:`build_unet`; float64 in the tests that
     compare runs to rounding)."""
@@ -268,7 +187,78 @@ def _clip_per_model(grads: list[torch.Tensor], max_norm: float) -> None:
         g.mul_(coef.reshape(-1, *([1] * (g.dim() - 1))).to(g.dtype))
 
 
-def train_ddpm_packed(
+class _Models:
+    """The K models of a run as the training loop sees them: their trainable tensors, one forward pass and
+    per-model losses for all K, per-model gradient clipping, and their state as tensors stacked over the
+    models (checkpoints, snapshots). One model (K = 1) is trained as itself: its own parameters, forward
+    and ``clip_grad_norm_``; K > 1 as one vectorised call over the stacked parameters
+    (``torch.func.stack_module_state`` + ``functional_call`` under ``vmap``)."""
+
+    def __init__(self, models: list[torch.nn.Module], compile: bool):
+        self.models = models
+        if len(models) == 1:
+            self.params = dict(models[0].named_parameters())
+            self.buffers = {k: b.unsqueeze(0) for k, b in models[0].named_buffers()}
+            forward = torch.compile(models[0]) if compile else models[0]
+            self._forward = lambda x_t, t: forward(x_t[0], t[0]).unsqueeze(0)
+            return
+        from torch.func import functional_call, stack_module_state, vmap
+
+        self.params, self.buffers = stack_module_state(models)
+        template = copy.deepcopy(models[0]).to("meta")
+        forward = vmap(lambda p, b, x_t, t: functional_call(template, (p, b), (x_t, t)))
+        forward = torch.compile(forward) if compile else forward
+        self._forward = lambda x_t, t: forward(self.params, self.buffers, x_t, t)
+
+    def parameters(self) -> list[torch.Tensor]:
+        return list(self.params.values())
+
+    def losses(self, x_t: torch.Tensor, t: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        """(K,) the mean squared error ‖ε̂(x_t, t) − ε‖² of each model on its own batch (leading dim K)."""
+        pred = self._forward(x_t, t)
+        if len(self.models) == 1:
+            return torch.mean((pred - eps) ** 2).reshape(1)
+        return ((pred - eps) ** 2).flatten(1).mean(1)
+
+    def clip(self, max_norm: float) -> None:
+        if len(self.models) == 1:
+            torch.nn.utils.clip_grad_norm_(self.parameters(), max_norm)
+        else:
+            _clip_per_model([p.grad for p in self.params.values()], max_norm)
+
+    def stacked(self) -> dict[str, torch.Tensor]:
+        """Every parameter, stacked over the K models (a copy, on the CPU)."""
+        one = len(self.models) == 1
+        return {k: (p.detach().unsqueeze(0) if one else p.detach()).cpu().clone() for k, p in self.params.items()}
+
+    def load(self, stacked: dict[str, torch.Tensor]) -> None:
+        with torch.no_grad():
+            for k, p in self.params.items():
+                p.copy_(stacked[k][0] if len(self.models) == 1 else stacked[k])
+
+    def state_dicts(self, stacked: dict[str, torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+        """The K models' state dicts (parameters from ``stacked``, buffers as built), in state_dict order."""
+        out = []
+        for k, model in enumerate(self.models):
+            full = {
+                **{n: p[k] for n, p in stacked.items()},
+                **{n: b[k].detach().cpu() for n, b in self.buffers.items()},
+            }
+            out.append({name: full[name].clone() for name in model.state_dict()})
+        return out
+
+    def finish(self) -> None:
+        """Write the trained weights back into the K models (in place) and put them in eval mode."""
+        if len(self.models) > 1:
+            with torch.no_grad():
+                for k, model in enumerate(self.models):
+                    for name, p in self.params.items():
+                        model.get_parameter(name).copy_(p[k])
+        for model in self.models:
+            model.eval()
+
+
+def train_ddpm_models(
     models: list[torch.nn.Module],
     image_sets: list[torch.Tensor],
     cfg: TrainingConfig,
@@ -280,92 +270,77 @@ def train_ddpm_packed(
     progress: bool = True,
     context: dict | None = None,
 ) -> list[TrainingResult]:
-    """Train K models of one architecture (in place) on K image sets of one size n, concurrently.
+    """Train K ≥ 1 models of one architecture (in place) on K image sets of one size n, each (n, C, H, W)
+    in [−1, 1]: the one training loop, for a single model and for a pack alike (see the module doc).
 
-    Model k sees the stream ``train_ddpm(models[k], image_sets[k], cfg, seed, experiment, *keys[k])``
-    would: its noise bank, batch order, times and bank picks come from its own generators, drawn in the
-    same order. The K forward and backward passes run as one call vectorised over the models
-    (``torch.func.stack_module_state`` + ``functional_call`` under ``vmap``); the loss is the sum of the
-    K losses, so model k's gradient is its own loss's; gradients are clipped per model
-    (:func:`_clip_per_model`), and Adam, being elementwise, updates each model's slice of the stacked
-    parameters as its own optimizer would. The weights therefore equal K separate runs up to
-    floating-point reassociation. With ``checkpoint`` the pack is checkpointed and resumed as one run
-    (fingerprint: each model's :func:`train_ddpm` fingerprint). ``seconds`` of every result is the pack's
-    training time."""
-    from torch.func import functional_call, stack_module_state, vmap
+    Model k draws its own stream from (seed, experiment, keys[k]): its noise bank, the image order of each
+    epoch, and one training stream (times, bank picks). Step s uses the batch s mod B of epoch s // B
+    (B = ⌈n / batch⌉). Model k's gradient is its own loss's (the loss summed over the models), clipped per
+    model, and Adam, being elementwise, updates each model's slice as its own optimizer would: a pack ends
+    with the weights of K separate runs up to floating-point reassociation (:class:`_Models`).
 
+    The weights of every model are kept at each of ``cfg.snapshots`` (and at the end): ``snapshots`` of
+    each result. With ``checkpoint`` the run (weights, optimizer, step, streams, losses, snapshots so far)
+    is saved every ``cfg.checkpoint_every`` steps and at the end, and resumed by a run with the same
+    fingerprint (each model's :func:`_fingerprint` and ``context``): a run killed at any point ends with the
+    weights of an uninterrupted run (bit for bit on CPU). ``seconds`` is this process's training time."""
     device = torch.device(device)
     K = len(models)
     if K == 0 or len(image_sets) != K or len(keys) != K:
-        raise ValueError(f"train_ddpm_packed: {K} models, {len(image_sets)} image sets and {len(keys)} keys")
-    sizes = {len(x) for x in image_sets}
-    if len(sizes) != 1:
-        raise ValueError(
-            f"train_ddpm_packed: every model of a pack trains on n images of one size, got {sorted(sizes)}"
-        )
-    if any(getattr(getattr(m, "config", None), "dropout", 0.0) for m in models):
-        raise ValueError("train_ddpm_packed: dropout would draw from the global generator; use dropout 0")
+        raise ValueError(f"train_ddpm_models: {K} models, {len(image_sets)} image sets and {len(keys)} keys")
+    if len({len(x) for x in image_sets}) != 1:
+        sizes = sorted({len(x) for x in image_sets})
+        raise ValueError(f"train_ddpm_models: every model of a pack trains on n images of one size, got {sizes}")
+    if K > 1 and any(getattr(getattr(m, "config", None), "dropout", 0.0) for m in models):
+        raise ValueError("train_ddpm_models: dropout would draw from the global generator; use dropout 0 in a pack")
     for model in models:
         model.to(device).train()
     x_all = torch.stack([x.to(device=device, dtype=_parameter_dtype(models[0])) for x in image_sets])
     n = x_all.shape[1]
     total = cfg.total_steps(n)
+    keep = cfg.snapshot_steps(n)
     per_epoch = math.ceil(n / cfg.batch_size)
     schedule = LinearSchedule(cfg.diffusion_steps)
-    banks = [training_bank(x_all[k], cfg.m, seed, experiment, keys[k], device) for k in range(K)]
+    banks = [training_bank(x_all[k], cfg.m, seed, experiment, keys[k], device, cfg) for k in range(K)]
     gens = [torch_generator(seed, f"{experiment}/train", *keys[k], device=device) for k in range(K)]
-    params, buffers = stack_module_state(models)
-    names = list(params)
-    opt = torch.optim.Adam(list(params.values()), lr=cfg.lr)
+    pack = _Models(models, cfg.compile)
+    opt = torch.optim.Adam(pack.parameters(), lr=cfg.lr)
     losses = torch.zeros(K, total, dtype=torch.float32, device=device)
     fingerprint = {
-        "packed": [_fingerprint(cfg, models[k], x_all[k], seed, experiment, keys[k], device) for k in range(K)],
+        "models": [_fingerprint(cfg, models[k], x_all[k], seed, experiment, keys[k], device) for k in range(K)],
         "context": context,
     }
     path = Path(checkpoint) if checkpoint is not None else None
-    start = 0
+    start, snapshots = 0, {}
     state = load_checkpoint(path, fingerprint) if path is not None else None
     if state is not None:
-        with torch.no_grad():
-            for name in names:
-                params[name].copy_(state["model"][name])
+        pack.load(state["model"])
         opt.load_state_dict(state["optimizer"])
         for g, g_state in zip(gens, state["generator"]):
             g.set_state(g_state)
-        start = int(state["step"])
+        start, snapshots = int(state["step"]), state["snapshots"]
         losses[:, :start] = state["losses"].to(device)
-        print(f"resumed the pack of {K} from {path} at step {start} of {total}")
+        print(f"resumed {K} model{'s' if K > 1 else ''} from {path} at step {start} of {total}")
 
     def save(step: int) -> None:
         state = {
-            "model": {name: p.detach() for name, p in params.items()},
+            "model": pack.stacked(),
             "optimizer": opt.state_dict(),
             "step": step,
             "generator": [g.get_state() for g in gens],
             "losses": losses[:, :step].cpu(),
+            "snapshots": snapshots,
             "fingerprint": fingerprint,
         }
-        save_finite_checkpoint(path, state, f"{experiment} n={n}: non-finite loss or weights in a pack by step {step}")
+        bad = int(torch.argmin(torch.isfinite(losses[:, :step]).all(0).int())) if step else 0
+        what = f"{experiment} n={n}: non-finite loss or weights by step {step} (first non-finite loss at step {bad})"
+        save_finite_checkpoint(path, state, what)
 
-    template = copy.deepcopy(models[0]).to("meta")
-
-    def one_model(p, b, x_t, t):
-        return functional_call(template, (p, b), (x_t, t))
-
-    forward = vmap(one_model)
-    if cfg.compile:
-        forward = torch.compile(forward)
     bf16 = cfg.use_bf16(device)
     orders, order_epoch = None, -1
     began = time.perf_counter()
-    for step in tqdm(
-        range(start, total),
-        initial=start,
-        total=total,
-        desc=f"{experiment} n={n} x{K}",
-        mininterval=5,
-        disable=not progress,
-    ):
+    desc = f"{experiment} n={n}" + (f" x{K}" if K > 1 else "")
+    for step in tqdm(range(start, total), initial=start, total=total, desc=desc, mininterval=5, disable=not progress):
         epoch, b = divmod(step, per_epoch)
         if epoch != order_epoch:
             orders = [epoch_order(n, seed, experiment, key, epoch, device) for key in keys]
@@ -376,28 +351,116 @@ def train_ddpm_packed(
             batch.append(eps_loss_inputs(x_all[k][idx], idx, banks[k], schedule, gens[k]))
         x_t, t, eps = (torch.stack(parts) for parts in zip(*batch))
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
-            pred = forward(params, buffers, x_t, t)
-            per_model = ((pred - eps) ** 2).flatten(1).mean(1)
+            per_model = pack.losses(x_t, t, eps)
         opt.zero_grad(set_to_none=True)
-        per_model.sum().backward()
+        per_model.float().sum().backward()
         if cfg.grad_clip > 0:
-            _clip_per_model([params[name].grad for name in names], cfg.grad_clip)
+            pack.clip(cfg.grad_clip)
         opt.step()
         losses[:, step] = per_model.detach().float()
+        if step + 1 in keep:
+            snapshots[step + 1] = pack.stacked()
         if path is not None and checkpoint_due(cfg, step + 1, total):
             save(step + 1)
     if path is not None:
         save(total)
     seconds = time.perf_counter() - began
-    with torch.no_grad():
-        for k, model in enumerate(models):
-            for name in names:
-                model.get_parameter(name).copy_(params[name][k])
-            model.eval()
+    pack.finish()
     out = losses.cpu().numpy().astype(np.float64)
     if not np.all(np.isfinite(out)):
-        raise FloatingPointError(f"{experiment} n={n}: the training loss of a packed model became non-finite")
-    return [TrainingResult(losses=out[k], steps=total, resumed_from=start, seconds=seconds) for k in range(K)]
+        bad = int(np.argmin(np.isfinite(out).all(0)))
+        raise FloatingPointError(f"{experiment} n={n}: the training loss became non-finite at step {bad}")
+    per_step = {s: pack.state_dicts(snapshots[s]) for s in sorted(snapshots)}
+    return [
+        TrainingResult(
+            losses=out[k],
+            steps=total,
+            resumed_from=start,
+            seconds=seconds,
+            snapshots={s: dicts[k] for s, dicts in per_step.items()},
+        )
+        for k in range(K)
+    ]
+
+
+def train_ddpm(
+    model: torch.nn.Module,
+    images: torch.Tensor,
+    cfg: TrainingConfig,
+    seed: int,
+    experiment: str,
+    *key: int,
+    checkpoint: str | Path | None = None,
+    device: str | torch.device = "cpu",
+    progress: bool = True,
+    context: dict | None = None,
+) -> TrainingResult:
+    """:func:`train_ddpm_models` of one model on ``images`` with stream key ``key``."""
+    return train_ddpm_models([model], [images], cfg, seed, experiment, [key], checkpoint, device, progress, context)[0]
+
+
+@dataclass
+class Weights:
+    """The artefact of a training job: the weights of its models (by name) after each saved step, with
+    what is needed to rebuild the networks (their UNetConfig) and their noise schedule."""
+
+    unet: UNetConfig
+    diffusion_steps: int
+    experiment: str  # the stream name the models were trained under (seeding.torch_generator)
+    keys: dict[str, list[int]]  # name -> the model's stream key
+    steps: list[int]  # the saved optimizer steps (the last one is the end of training)
+    states: dict[str, dict[int, dict[str, torch.Tensor]]]  # name -> step -> state dict
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.states)
+
+    def model(self, name: str, step: int | None = None, device: str | torch.device = "cpu") -> UNet:
+        """The U-Net ``name`` with its weights after ``step`` (default: the last), in eval mode."""
+        step = self.steps[-1] if step is None else int(step)
+        if name not in self.states:
+            raise KeyError(f"no model {name!r} in these weights (they hold {', '.join(self.states)})")
+        if step not in self.states[name]:
+            raise KeyError(f"no weights of {name!r} after step {step} (saved: {self.steps})")
+        model = UNet(self.unet).float()
+        model.load_state_dict(self.states[name][step])
+        return model.to(device).eval()
+
+
+def save_weights(path: str | Path, weights: Weights) -> None:
+    """torch.save of ``weights`` through a temporary file and a rename (float32 state dicts on the CPU)."""
+    for name, per_step in weights.states.items():
+        if sorted(per_step) != weights.steps:
+            raise ValueError(f"weights of {name!r} are saved after steps {sorted(per_step)}, not {weights.steps}")
+    payload = {
+        "format": 1,
+        "unet": asdict(weights.unet),
+        "diffusion_steps": weights.diffusion_steps,
+        "experiment": weights.experiment,
+        "keys": {name: [int(k) for k in key] for name, key in weights.keys.items()},
+        "steps": weights.steps,
+        "states": weights.states,
+    }
+    atomic_write(Path(path), lambda tmp: torch.save(payload, tmp))
+
+
+def load_weights(path: str | Path) -> Weights:
+    """The :class:`Weights` written by :func:`save_weights` at ``path``."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ValueError(f"{path}: not a weights file of memgen.training.save_weights ({err})") from None
+    if not isinstance(payload, dict) or payload.get("format") != 1:
+        raise ValueError(f"{path}: not a weights file of memgen.training.save_weights")
+    unet = {**payload["unet"], "channel_mults": tuple(payload["unet"]["channel_mults"])}
+    return Weights(
+        UNetConfig(**unet),
+        int(payload["diffusion_steps"]),
+        payload["experiment"],
+        payload["keys"],
+        list(payload["steps"]),
+        payload["states"],
+    )
 
 
 @torch.no_grad()
@@ -418,7 +481,7 @@ def mean_eps_loss(
     device = torch.device(device)
     x_all = images.to(device=device, dtype=torch.float32)
     schedule = LinearSchedule(cfg.diffusion_steps)
-    bank = training_bank(x_all, m, seed, experiment, key, device)
+    bank = training_bank(x_all, m, seed, experiment, key, device, cfg)
     g = torch_generator(seed, f"{experiment}/eval", *key, device=device)
     total, count = 0.0, 0
     for _ in range(repeats):

@@ -1,5 +1,4 @@
 # Helpers shared by every rule: config validation, module sources, config slices.
-import ast
 import difflib
 import json
 import math
@@ -17,7 +16,9 @@ from memgen.cpu_budget import has_cuda_device, jobs_to_stop_for, long_cpu_jobs_m
 from memgen.data import DATASETS
 from memgen.job_failure import cause_from_log
 from memgen.job_memory import machine_memory_bytes, memory_errors
-from memgen.grids import log_int_grid, m_label, n_trial_blocks, parse_m, trial_block
+from memgen.grids import n_trial_blocks, trial_block
+from memgen.planning import gaussian_blocks, memorization_points, training_slice
+from memgen.sources import memgen_imports, module_closure
 from memgen.experiments.bridge import n_blocks as bridge_n_blocks
 from memgen.experiments.rf import n_simulation_blocks
 
@@ -29,7 +30,7 @@ try:
 except ConfigError as error:  # the offending keys, without a traceback
     sys.exit(f"memgen: {error}")
 if config["unet"]["checkpoint_dir"] is None:
-    config["unet"]["checkpoint_dir"] = f"results/{RUN}/unet/checkpoints"
+    config["unet"]["checkpoint_dir"] = f"results/{RUN}/unet_train/checkpoints"
 
 
 def memory_limit():
@@ -128,7 +129,13 @@ def repo_path(*parts):
 
 # Jobs import memgen from this checkout too, wherever they run (conda envs, SLURM jobs, -d DIR).
 # (A prefix replaces Snakemake's default one, bash's strict mode: it is kept.)
-shell.prefix(f"set -euo pipefail; export PYTHONPATH={shlex.quote(str(SRC))}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
+# The training jobs' checkpoint settings travel as environment variables: they change no weight, so
+# they are no job's parameter (changing them reruns nothing).
+shell.prefix(
+    f"set -euo pipefail; export PYTHONPATH={shlex.quote(str(SRC))}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
+    f"export MEMGEN_CHECKPOINT_DIR={shlex.quote(str(config['unet']['checkpoint_dir']))} "
+    f"MEMGEN_CHECKPOINT_EVERY={int(config['unet']['checkpoint_every'])}; "
+)
 
 ENV = "../../envs/memgen.yaml"
 # RF figure -> its experiment (config key rf.<experiment>)
@@ -150,40 +157,11 @@ wildcard_constraints:
     dataset="|".join(DATASETS),
 
 
-def _memgen_imports(source, filename):
-    """memgen modules imported by Python ``source`` (the text of ``filename``)."""
-    found = set()
-    for node in ast.walk(ast.parse(source, filename)):
-        if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names if a.name.startswith("memgen.")}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            if node.module == "memgen":
-                found |= {f"memgen.{a.name}" for a in node.names}
-            elif node.module.startswith("memgen."):
-                found.add(node.module)
-    return found
-
-
-def _module_path(mod):
-    """Source file of memgen module ``mod`` (a package's __init__.py), or None."""
-    rel = Path(*mod.split("."))
-    path = SRC / rel / "__init__.py" if (SRC / rel).is_dir() else SRC / rel.with_suffix(".py")
-    return path if path.exists() else None
-
-
 def module_sources(*modules):
-    """Source files of ``modules`` and of every memgen module they import, recursively,
-    relative to the working directory: declared as inputs, so editing one reruns
-    exactly the jobs that use it."""
-    seen, todo = {}, ["memgen", *modules]
-    while todo:
-        mod = todo.pop()
-        if mod in seen:
-            continue
-        seen[mod] = _module_path(mod)
-        if seen[mod] is not None:
-            todo.extend(_memgen_imports(seen[mod].read_text(), str(seen[mod])))
-    return [repo_path(path) for mod, path in sorted(seen.items()) if path is not None]
+    """Source files of ``modules`` and of every memgen module they import, recursively
+    (memgen.sources.module_closure), relative to the working directory: declared as inputs, so
+    editing one reruns exactly the jobs that use it."""
+    return [repo_path(path) for path in module_closure(*modules)]
 
 
 def notebook_sources(name):
@@ -191,7 +169,7 @@ def notebook_sources(name):
     path = Path(workflow.basedir) / "notebooks" / f"{name}.ipynb"
     cells = json.loads(path.read_text())["cells"]
     code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-    return module_sources(*sorted(_memgen_imports(code, str(path))))
+    return module_sources(*sorted(memgen_imports(code, str(path))))
 
 
 def as_json(obj):
@@ -263,24 +241,33 @@ def rf_images_tables(name):
     return [results(f"rf_images/{dataset}/{name}") for dataset in config["rf_images"]["datasets"]]
 
 
-def unet_gaussian_blocks():
-    """One table per (n, block of trials) of the Gaussian-pixel transition."""
-    g = config["unet"]["gaussian"]
-    ns = log_int_grid(g["n"]["min"], g["n"]["max"], g["n"]["num"])
-    blocks = n_trial_blocks(g["trials"], g["trials_per_job"])
-    return [results(f"unet/gaussian/n{n}_b{b:03d}.parquet") for n in ns for b in range(blocks)]
+def unet_gaussian_blocks(stage="unet", suffix=".parquet"):
+    """results/<run>/<stage>/gaussian/n<n>_b<block><suffix>: one file per (n, block of trials) of Fig. 4."""
+    return [results(f"{stage}/gaussian/n{n}_b{b:03d}{suffix}") for n, b in gaussian_blocks(config["unet"]["gaussian"])]
 
 
 def unet_memorization_points():
     """(data set, n, m label) of every job of the U-Net study of m."""
-    mem = config["unet"]["memorization"]
-    return [(ds, n, m_label(parse_m(m))) for ds in mem["datasets"] for n in mem["n"] for m in mem["m"]]
+    return memorization_points(config["unet"]["memorization"])
 
 
 def unet_memorization_outputs(kind):
     """results/<run>/unet/<dataset>/n<n>_m<m>.parquet (kind 'table') or _samples.npz (kind 'samples')."""
     suffix = {"table": ".parquet", "samples": "_samples.npz"}[kind]
     return [results(f"unet/{ds}/n{n}_m{m}{suffix}") for ds, n, m in unet_memorization_points()]
+
+
+def unet_training_slice(experiment):
+    """The part of unet.<experiment> (and of the shared unet keys) that determines the trained weights:
+    the training jobs' only parameters (memgen.planning.training_slice)."""
+    return training_slice(stage_config("unet", experiment))
+
+
+def unet_sampling_config(experiment):
+    """What a sampling job of unet.<experiment> needs besides the weights: the sampler and the number of
+    images per model and saved step."""
+    ex = config["unet"][experiment]
+    return {"sampler": ex["sampler"], "count": ex["generated" if experiment == "gaussian" else "samples"]}
 
 
 def bridge_blocks(experiment):
@@ -383,6 +370,15 @@ FIGURE_REGISTRY = {
     ),
     "unet_memorization_m": figure_spec(
         UNET, {"tables": [results("unet/memorization.parquet")]}, stage_config("unet", "memorization")
+    ),
+    "unet_memorization_time": figure_spec(
+        UNET,
+        {
+            "curves": results("unet_memorization_time/curves.parquet"),
+            "onsets": results("unet_memorization_time/onsets.parquet"),
+            "fits": results("unet_memorization_time/fits.parquet"),
+        },
+        stage_config("unet", "memorization"),
     ),
     "unet_samples": figure_spec(
         UNET,

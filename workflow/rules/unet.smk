@@ -1,9 +1,11 @@
-# U-Net diffusion models: Paper B's Gaussian-pixel transition (Fig. 4) and Paper A's study of m.
-# GPU jobs (resources gpu=1); each job resumes from its checkpoints under unet.checkpoint_dir.
+# U-Net scoring: Paper B's Gaussian-pixel transition (Fig. 4) and Paper A's study of m, from the
+# weights of unet_train and the images of unet_sample; and their summaries.
 
 
 rule unet_gaussian_block:
     input:
+        samples=results("unet_sample/gaussian/n{n}_b{block}.npz"),
+        training=results("unet_train/gaussian/n{n}_b{block}.parquet"),
         code=module_sources("memgen.experiments.unet"),
     output:
         table=results("unet/gaussian/n{n}_b{block}.parquet"),
@@ -14,15 +16,13 @@ rule unet_gaussian_block:
         n=r"\d+",
     conda:
         ENV
-    resources:
-        gpu=1,
     params:
         config=as_json(stage_config("unet", "gaussian")),
         trials=lambda w: stage_trial_block("unet", "gaussian", w.block),
         seed=config["seed"],
     shell:
         "python -m memgen.experiments.unet gaussian --config {params.config:q} --n {wildcards.n} --trials {params.trials} "
-        "--seed {params.seed} --out {output.table} > {log} 2>&1"
+        "--seed {params.seed} --samples {input.samples} --training {input.training} --out {output.table} > {log} 2>&1"
 
 
 rule unet_gaussian_summary:
@@ -44,6 +44,9 @@ rule unet_memorization:
     input:
         data=results("data/{dataset}/prepared.npz"),
         manifest=results("data/{dataset}/manifest.json"),
+        weights=results("unet_train/{dataset}/n{n}_m{m}.pt"),
+        samples=results("unet_sample/{dataset}/n{n}_m{m}.npz"),
+        training=results("unet_train/{dataset}/n{n}_m{m}.parquet"),
         code=module_sources("memgen.experiments.unet"),
     output:
         table=results("unet/{dataset}/n{n}_m{m}.parquet"),
@@ -63,8 +66,8 @@ rule unet_memorization:
         seed=config["seed"],
     shell:
         "python -m memgen.experiments.unet memorization {wildcards.dataset} --config {params.config:q} --n {wildcards.n} "
-        "--m {wildcards.m} --data {input.data} --manifest {input.manifest} --seed {params.seed} --out {output.table} "
-        "--samples {output.samples} > {log} 2>&1"
+        "--m {wildcards.m} --data {input.data} --manifest {input.manifest} --seed {params.seed} --weights {input.weights} "
+        "--samples {input.samples} --training {input.training} --out {output.table} --grid {output.samples} > {log} 2>&1"
 
 
 rule unet_memorization_summary:
