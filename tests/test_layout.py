@@ -7,7 +7,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src" / "memgen"
 RULES = Path(__file__).resolve().parents[1] / "workflow" / "rules"
-STAGES = ["ldm", "kde_width", "rf", "rf_images", "unet_train", "unet_sample", "unet", "unet_memorization_time", "bridge"]
+STAGES = [
+    "ldm",
+    "kde_width",
+    "rf",
+    "rf_images",
+    "unet_train",
+    "unet_sample",
+    "unet",
+    "unet_memorization_time",
+    "bridge",
+]
 
 
 def _imports(path: Path) -> set[str]:
