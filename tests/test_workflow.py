@@ -348,6 +348,9 @@ def test_quick_unet_tables(quick_run):
         assert ((g[f"ci_low_{ref}"] <= g[f"p_positive_{ref}"]) & (g[f"p_positive_{ref}"] <= g[f"ci_high_{ref}"])).all()
     # 20 epochs of ceil(n / 32) batches: 20 steps at n = 4 (one window each), 80 at n = 128 (40 windows)
     assert [len(c) for c in g.loss_curve] == [20, 20, 40, 40]
+    # the same summary after every saved step: here only the last (20 epochs: 20, 20, 40, 80 steps)
+    by_step = pd.read_parquet(quick_run / "results/quick/unet/gaussian/transition_steps.parquet").sort_values("n")
+    assert by_step.step.tolist() == [20, 20, 40, 80] and by_step.p_positive.tolist() == g.p_positive.tolist()
     mem = pd.read_parquet(quick_run / "results/quick/unet/memorization.parquet")
     summary_meta = json.loads(sidecar_path(quick_run / "results/quick/unet/memorization.parquet").read_text())
     assert summary_meta["config"]["experiment"]["steps"] == 40  # the summary names its jobs' scale

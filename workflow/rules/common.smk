@@ -366,7 +366,12 @@ FIGURE_REGISTRY = {
         rf_images_sample_index(),
     ),
     "unet_gaussian_transition": figure_spec(
-        UNET, {"tables": [results("unet/gaussian/transition.parquet")]}, stage_config("unet", "gaussian")
+        UNET,
+        {
+            "tables": [results("unet/gaussian/transition.parquet")],
+            "steps": results("unet/gaussian/transition_steps.parquet"),
+        },
+        stage_config("unet", "gaussian"),
     ),
     "unet_memorization_m": figure_spec(
         UNET, {"tables": [results("unet/memorization.parquet")]}, stage_config("unet", "memorization")

@@ -32,12 +32,15 @@ rule unet_gaussian_summary:
     output:
         table=results("unet/gaussian/transition.parquet"),
         meta=results("unet/gaussian/transition.json"),
+        steps=results("unet/gaussian/transition_steps.parquet"),
+        steps_meta=results("unet/gaussian/transition_steps.json"),
     log:
         logs("unet/gaussian/transition.log"),
     conda:
         ENV
     shell:
-        "python -m memgen.experiments.unet summarise gaussian --out {output.table} {input.tables} > {log} 2>&1"
+        "python -m memgen.experiments.unet summarise gaussian --out {output.table} --by-step {output.steps} "
+        "{input.tables} > {log} 2>&1"
 
 
 rule unet_memorization:

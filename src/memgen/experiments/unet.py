@@ -298,6 +298,7 @@ def main(argv=None) -> None:
     sp = sub.add_parser("summarise")
     sp.add_argument("kind", choices=["gaussian", "memorization"])
     sp.add_argument("--out", required=True)
+    sp.add_argument("--by-step", help="also the summary at every saved step (a column step), to this table")
     sp.add_argument("tables", nargs="+")
     args = parser.parse_args(argv)
 
@@ -306,11 +307,12 @@ def main(argv=None) -> None:
         fn = summarise_gaussian if args.kind == "gaussian" else summarise_memorization
         # the jobs' shared config slice (every input was run with it) names the summary's scale too
         job_config = json.loads(sidecar_path(args.tables[0]).read_text()).get("config", {})
-        write_table(
-            fn(final_rows(read_tables(args.tables))),
-            args.out,
-            provenance({**job_config, "inputs": args.tables}, seed=None, wall_time_s=time.perf_counter() - start),
-        )
+        df = read_tables(args.tables)
+        meta = provenance({**job_config, "inputs": args.tables}, seed=None, wall_time_s=time.perf_counter() - start)
+        write_table(fn(final_rows(df)), args.out, meta)
+        if args.by_step:  # the same summary of the models after each saved step
+            per_step = [fn(grp).assign(step=int(step)) for step, grp in df.groupby("step")]
+            write_table(pd.concat(per_step, ignore_index=True), args.by_step, meta)
         print(f"wrote {args.out}")
         return
     shared, cfg = args.config["shared"], args.config["experiment"]
