@@ -49,7 +49,7 @@ def test_training_slice_holds_what_determines_the_weights_only():
         "experiment": {"lr": 1e-3, "steps": 10, "samples": 100, "grid": 16, "n": [16, 32], "model": {"a": 1}},
     }
     assert training_slice(stage) == {
-        "shared": {"precision": "auto", "pack": 4},
+        "shared": {"precision": "auto", "compile": True, "pack": 4},
         "experiment": {"lr": 1e-3, "steps": 10, "model": {"a": 1}},
     }
 

@@ -324,3 +324,31 @@ def test_weights_round_trip_and_name_what_they_lack(tmp_path):
     (tmp_path / "bad.pt").write_bytes(b"not weights")
     with pytest.raises(ValueError, match="bad.pt: not a weights file"):
         load_weights(tmp_path / "bad.pt")
+
+
+def test_a_training_job_runs_with_its_training_slice():
+    """The training slice carries every setting that changes the weights into the TrainingConfig: the
+    arithmetic (precision, compile), the length (steps raised to steps_per_image · n), the saved steps,
+    the noise-bank protocol; the checkpoint interval is the job's own."""
+    from memgen.planning import snapshot_steps, training_slice
+    from memgen.unet_setup import training_config
+
+    stage = {
+        "shared": {"precision": "bf16", "compile": True, "pack": 2, "checkpoint_every": 9, "checkpoint_dir": "x"},
+        "experiment": {
+            "batch_size": 8,
+            "lr": 1e-3,
+            "steps": 100,
+            "steps_per_image": 5,
+            "diffusion_steps": 20,
+            "snapshots": {"min": 10, "num": 3},
+            "noise_bank": "pairs",
+            "samples": 7,
+        },
+    }
+    ts = training_slice(stage)
+    cfg = training_config(
+        ts["experiment"], {**ts["shared"], "checkpoint_every": 9}, 10.0, 32, snapshot_steps(ts["experiment"], 32)
+    )
+    assert (cfg.precision, cfg.compile, cfg.steps, cfg.noise_bank, cfg.m) == ("bf16", True, 160, "pairs", 10.0)
+    assert cfg.snapshot_steps(32) == [10, 40, 160] and cfg.checkpoint_every == 9 and cfg.batch_size == 8

@@ -168,20 +168,23 @@ def test_every_notebook_import_is_a_code_input_of_its_figure_rule(tmp_path):
 
 
 def test_slurm_profile_groups_the_small_jobs(tmp_path):
-    """Paper scale through profiles/slurm (dry run): 185 jobs -> 11 group jobs + 94 single submissions."""
+    """Paper scale through profiles/slurm (dry run): 315 jobs -> 15 group jobs + 184 single submissions
+    (152 of them the U-Nets' GPU jobs: training, sampling, and the study of m's scoring)."""
     work = copy_repo(tmp_path / "repo")
     proc = snakemake(work, "figures/all", "-n", "--profile", "profiles/slurm")
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     groups = re.findall(r"Group job (\w+)", out)
-    assert len(groups) == 11 and set(groups) == {"bridge", "data", "ldm", "rf_simulation", "rf_theory"}
+    assert len(groups) == 15 and set(groups) == {"bridge", "data", "ldm", "rf_simulation", "rf_theory", "unet_score"}
     singles = [r for r in re.findall(r"^rule (\w+):", out, re.M) if not r.startswith("figures_all")]  # outside a group
-    assert len(singles) == 94 and not {
+    assert len(singles) == 184 and not {
         "ldm_hellinger_block",
         "rf_simulation_block",
         "rf_theory",
         "bridge_simulation_block",
+        "unet_gaussian_block",
     } & set(singles)
+    assert sum(r.startswith(("unet_train_", "unet_sample_")) or r == "unet_memorization" for r in singles) == 152
 
 
 def test_quick_preset_builds_all_figures(quick_run):

@@ -37,11 +37,12 @@ TRAINING_KEYS = (
 JOB_KEYS = ("n", "m", "trials", "trials_per_job", "datasets")
 # Keys of unet.<experiment> read after training: sampling and scoring.
 EVALUATION_KEYS = ("N", "sampler", "generated", "original_subset", "samples", "n_test", "eval_repeats", "grid")
-# Keys of unet (shared by its experiments) that determine the weights: the arithmetic, and the
-# packing (a pack equals separate runs only up to floating-point reassociation).
-SHARED_TRAINING_KEYS = ("precision", "pack")
-# Keys of unet that only say how a training job runs (compilation, checkpoints), not what it computes.
-RUNTIME_KEYS = ("compile", "checkpoint_every", "checkpoint_dir")
+# Keys of unet (shared by its experiments) that determine the weights: the arithmetic (precision, and
+# torch.compile, whose fused kernels may round differently), and the packing (a pack equals separate
+# runs only up to floating-point reassociation).
+SHARED_TRAINING_KEYS = ("precision", "compile", "pack")
+# Keys of unet that only say how a training job runs (its checkpoints), not what it computes.
+RUNTIME_KEYS = ("checkpoint_every", "checkpoint_dir")
 
 TRAIN_RULES = ("unet_train_gaussian", "unet_train_memorization")
 

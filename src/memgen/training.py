@@ -109,7 +109,7 @@ def _fingerprint(
     config = getattr(model, "config", None)
     shapes = ";".join(f"{name}:{tuple(p.shape)}" for name, p in model.state_dict().items())
     return {
-        "training": {k: str(v) for k, v in asdict(cfg).items() if k not in ("compile", "checkpoint_every")},
+        "training": {k: str(v) for k, v in asdict(cfg).items() if k != "checkpoint_every"},
         "n": len(images),
         "data": hashlib.sha256(images.detach().to("cpu", torch.float32).contiguous().numpy().tobytes()).hexdigest(),
         "architecture": {k: str(v) for k, v in asdict(config).items()} if config is not None else None,

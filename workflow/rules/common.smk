@@ -17,7 +17,7 @@ from memgen.data import DATASETS
 from memgen.job_failure import cause_from_log
 from memgen.job_memory import machine_memory_bytes, memory_errors
 from memgen.grids import n_trial_blocks, trial_block
-from memgen.planning import gaussian_blocks, memorization_points, training_slice
+from memgen.planning import RUNTIME_KEYS, gaussian_blocks, memorization_points, training_slice
 from memgen.sources import memgen_imports, module_closure
 from memgen.experiments.bridge import n_blocks as bridge_n_blocks
 from memgen.experiments.rf import n_simulation_blocks
@@ -198,6 +198,8 @@ def stage_config(stage, experiment=None, d=None):
     For an LDM experiment, ``d`` narrows its list of sweeps to the sweep of dimension d."""
     section = config[stage]
     skip = set(STAGE_EXPERIMENTS[stage]) | set(JOB_SET_KEYS)
+    if stage == "unet":  # how training jobs run (checkpoints, compilation) is no job's parameter
+        skip |= set(RUNTIME_KEYS)
     out = {"shared": {k: v for k, v in section.items() if k not in skip}}
     if experiment is not None:
         ex = section[experiment]
