@@ -44,7 +44,6 @@ from memgen.unet_setup import (
     memorization_name,
     memorization_training_images,
     original_set,
-    to_model_range,
     training_config,
 )
 
@@ -198,14 +197,14 @@ def summarise_gaussian(df: pd.DataFrame) -> pd.DataFrame:
 
 def memorization_evaluate(model, gen, mem: dict, tcfg, key, train, test, seed: int, device) -> tuple[dict, object]:
     """(columns, nearest neighbours) of one trained model: train DSM loss (its bank's draws), test DSM loss
-    (held-out images, fresh noise), and the memorized fraction (d₁/d₂ < 1/3) of its generated images ``gen``."""
+    (held-out images, fresh noise), and the memorized fraction (d₁/d₂ < 1/3) of its generated images ``gen``.
+    ``train``, ``test``: pixels (n, H, W) in [0, 1]; each DSM loss sees them as the network does
+    (:func:`memgen.unet_setup.memorization_training_images`)."""
     repeats = mem["eval_repeats"]
-    x = memorization_training_images(train)
+    x, x_test = memorization_training_images(train), memorization_training_images(test)
     train_loss = mean_eps_loss(model, x, tcfg.m, tcfg, seed, MEMORIZATION, *key, repeats=repeats, device=device)
-    size = train.shape[-1]
-    test_images = to_model_range(test).float().reshape(len(test), 1, size, size)
     test_loss = mean_eps_loss(
-        model, test_images, math.inf, tcfg, seed, f"{MEMORIZATION}/test", *key, repeats=repeats, device=device
+        model, x_test, math.inf, tcfg, seed, f"{MEMORIZATION}/test", *key, repeats=repeats, device=device
     )
     nn = nearest_neighbours(gen.reshape(len(gen), -1), train.reshape(len(train), -1))
     row = {

@@ -52,25 +52,29 @@ def memorization_curves(df: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def seed_curves(grp: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
-    """(saved steps, seeds × steps array of ``column``) of one (data set, n, m)."""
-    table = grp.pivot(index="seed", columns="step", values=column).sort_index(axis=1)
-    if table.isna().any().any():
-        raise ValueError(f"the seeds of {grp[KEYS].iloc[0].to_dict()} were not scored at the same steps")
-    return table.columns.to_numpy(dtype=np.float64), table.to_numpy(dtype=np.float64)
+def seed_curves(df: pd.DataFrame) -> dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(data set, n, m) → (saved steps, seeds × steps memorized fractions, seeds × steps test losses)."""
+    out = {}
+    for key, grp in df.groupby(KEYS):
+        tables = [
+            grp.pivot(index="seed", columns="step", values=c).sort_index(axis=1)
+            for c in ("memorized_fraction", "test_loss")
+        ]
+        if any(t.isna().any().any() for t in tables):
+            raise ValueError(f"the seeds of {dict(zip(KEYS, key))} were not scored at the same steps")
+        out[key] = (tables[0].columns.to_numpy(dtype=np.float64), *(t.to_numpy(dtype=np.float64) for t in tables))
+    return out
 
 
-def memorization_onsets(df: pd.DataFrame) -> pd.DataFrame:
-    """Per (data set, n, m): τ_mem and τ_gen with their intervals over seeds (``_status``: crossed,
-    before_first — already past at the first saved step — or not_reached within training)."""
+def memorization_onsets(per_seed: dict) -> pd.DataFrame:
+    """Per (data set, n, m) of :func:`seed_curves`: τ_mem and τ_gen with their intervals over seeds (``_status``:
+    crossed, before_first — already past at the first saved step — or not_reached within training)."""
     rows = []
-    for (ds, n, m), grp in df.groupby(KEYS):
-        steps, memorized = seed_curves(grp, "memorized_fraction")
-        _, test_loss = seed_curves(grp, "test_loss")
+    for (ds, n, m), (steps, memorized, test_loss) in per_seed.items():
         row = {"dataset": ds, "n": n, "m": m, "seeds": len(memorized), "steps": int(steps[-1])}
         row["first_step"] = int(steps[0])
-        for name, curves, crossing in (("mem", memorized, memorization_step), ("gen", test_loss, generalization_step)):
-            iv = bootstrap_over_seeds(steps, curves, crossing, resamples=RESAMPLES)
+        for name, seeds, crossing in (("mem", memorized, memorization_step), ("gen", test_loss, generalization_step)):
+            iv = bootstrap_over_seeds(steps, seeds, crossing, resamples=RESAMPLES)
             row.update(
                 {
                     f"tau_{name}": iv.step,
@@ -86,16 +90,15 @@ def memorization_onsets(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values(KEYS, ignore_index=True)
 
 
-def onset_fits(df: pd.DataFrame, onsets: pd.DataFrame) -> pd.DataFrame:
-    """Per (data set, m): τ_mem ∝ n^α and τ_gen ∝ n^β over the n whose seed-mean curve crossed (``alpha_sizes``,
+def onset_fits(per_seed: dict, onsets: pd.DataFrame) -> pd.DataFrame:
+    """Per (data set, m) of :func:`seed_curves`: τ_mem ∝ n^α and τ_gen ∝ n^β over the n whose seed-mean curve crossed (``alpha_sizes``,
     ``beta_sizes``; 0 when fewer than two n crossed, the exponent then reported as 0), and the largest n up to
     which the memorized fraction at the end of training stays ≥ 0.9."""
     rows = []
-    for (ds, m), grp in df.groupby(["dataset", "m"]):
-        steps, memorized, test_loss = {}, {}, {}
-        for n, per_n in grp.groupby("n"):
-            steps[n], memorized[n] = seed_curves(per_n, "memorized_fraction")
-            test_loss[n] = seed_curves(per_n, "test_loss")[1]
+    for ds, m in sorted({(ds, m) for ds, _, m in per_seed}):
+        per_n = {n: c for (d, n, mm), c in per_seed.items() if (d, mm) == (ds, m)}
+        steps = {n: c[0] for n, c in per_n.items()}
+        memorized, test_loss = ({n: c[k] for n, c in per_n.items()} for k in (1, 2))
         row = {"dataset": ds, "m": m, "sizes": len(steps)}
         for name, curves, crossing in (
             ("alpha", memorized, memorization_step),
@@ -128,9 +131,10 @@ def main(argv=None) -> None:
     start = time.perf_counter()
     df = read_tables(args.tables)
     job_config = json.loads(sidecar_path(args.tables[0]).read_text()).get("config", {})
-    curves, onsets = memorization_curves(df), memorization_onsets(df)
-    fits = onset_fits(df, onsets)
-    for table, path in ((curves, args.curves), (onsets, args.onsets), (fits, args.fits)):
+    per_seed = seed_curves(df)
+    onsets = memorization_onsets(per_seed)
+    fits = onset_fits(per_seed, onsets)
+    for table, path in ((memorization_curves(df), args.curves), (onsets, args.onsets), (fits, args.fits)):
         meta = provenance({**job_config, "inputs": args.tables}, seed=None, wall_time_s=time.perf_counter() - start)
         write_table(table, path, meta)
     print(f"wrote {args.curves}, {args.onsets}, {args.fits}")
