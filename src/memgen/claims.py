@@ -320,6 +320,122 @@ def _unet_gaussian(
     )
 
 
+UNET_TIME = {"experiment.steps_per_image": 100, "experiment.seeds": 3, "experiment.samples": 50}  # the unet_time part
+
+
+def _unet_time(
+    text: str,
+    table: str,
+    where: dict,
+    column: str,
+    value: float,
+    tol: float = 0.005,
+    agg: str = "mean",
+    op: str = "≈",
+    spread: tuple | str | None = None,
+) -> Claim:
+    """A claim on the time study (reference part unet_time): ``table`` one of curves, onsets, fits of the
+    unet_memorization_time stage; ``spread``: what a rerun (other seeds' draws, another machine) must put
+    around the quoted value, by default "one run"."""
+    return Claim(
+        text,
+        f"unet_memorization_time/{table}.parquet",
+        where,
+        column,
+        value,
+        tol,
+        UNET_TIME,
+        agg,
+        op=op,
+        part="unet_time",
+        spread="one run" if spread is None else spread,
+    )
+
+
+def _tau(text: str, name: str, n: int, value: float) -> Claim:
+    """τ_mem or τ_gen (``name``: mem, gen) at m = ∞ and ``n``, quoted to the step; a rerun's interval over seeds
+    must hold it."""
+    column = f"tau_{name}"
+    return _unet_time(
+        text, "onsets", {"n": n, "m": "inf"}, column, value, 0.5, spread=(f"{column}_low", f"{column}_high")
+    )
+
+
+TIME_STUDY: list[Claim] = [
+    *(
+        _tau("τ_mem = 789, 866, 1,702 and 4,951 steps", "mem", n, value)
+        for n, value in ((8, 789), (16, 866), (32, 1702), (64, 4951))
+    ),
+    *(
+        _unet_time(text, "fits", {"m": "inf"}, column, value, spread=("alpha_low", "alpha_high"))
+        for text, column, value in (
+            ("τ_mem ∝ n^0.89", "alpha", 0.89),
+            ("(95 % interval over seeds 0.84–0.97)", "alpha_low", 0.84),
+            ("(95 % interval over seeds 0.84–0.97)", "alpha_high", 0.97),
+        )
+    ),
+    *(
+        _tau("τ_gen = 121, 237, 356 and 620 steps", "gen", n, value)
+        for n, value in ((8, 121), (16, 237), (32, 356), (64, 620))
+    ),
+    *(
+        _unet_time(text, "fits", {"m": "inf"}, column, value, spread=("beta_low", "beta_high"))
+        for text, column, value in (
+            ("τ_gen ∝ n^0.77", "beta", 0.77),
+            ("(0.50–0.87)", "beta_low", 0.50),
+            ("(0.50–0.87)", "beta_high", 0.87),
+        )
+    ),
+    *(
+        _unet_time("between 3.7 and 8.0 times earlier", "onsets", {"m": "inf"}, "tau_mem / tau_gen", value, 0.05, agg)
+        for value, agg in ((3.7, "min"), (8.0, "max"))
+    ),
+    _unet_time(
+        "With m = 1 no sample is memorized at any n or step",
+        "curves",
+        {"m": "1"},
+        "memorized_fraction_mean",
+        0.0,
+        0.0,
+        "max",
+        spread=("memorized_fraction_mean - 0.04", "memorized_fraction_mean + 0.04"),  # 2 of 50 samples
+    ),
+]
+# The docs' reading of the time study (docs/results.md): the end points and the training length.
+TIME_STUDY_DOCS: list[Claim] = [
+    *(
+        _unet_time(
+            "0.84, 0.97, 0.95 and 0.70 for n = 8, 16, 32, 64", "onsets", {"m": "inf", "n": n}, "memorized_final", value
+        )
+        for n, value in ((8, 0.84), (16, 0.967), (32, 0.953), (64, 0.70))
+    ),
+    _unet_time("largest memorizing n is 0", "fits", {"m": "inf"}, "largest_memorizing_n", 0, 0),
+    _unet_time(
+        "(n = 64: 0.16 at step 3,200)",
+        "curves",
+        {"m": "inf", "n": 64, "step": 3200},
+        "memorized_fraction_mean",
+        0.16,
+        spread=("memorized_low", "memorized_high"),  # the pooled Wilson interval of its 150 samples
+    ),
+    _unet_time(
+        "the training loss falls below 0.001",
+        "curves",
+        {"m": "1", "query": "step == steps"},
+        "train_loss_mean",
+        0.001,
+        0.0,
+        "max",
+        "≤",
+        spread=("train_loss_mean / 2", "train_loss_mean * 2"),  # a stated margin: a factor 2
+    ),
+    *(
+        _unet_time("1.3, 1.8, 1.9 and 1.3 τ_mem", "onsets", {"m": "inf", "n": n}, "steps / tau_mem", value, 0.05)
+        for n, value in ((8, 1.27), (16, 1.85), (32, 1.88), (64, 1.29))
+    ),
+]
+
+
 CLAIMS: list[Claim] = [
     _role_of_m("for p < n (ψ_p = 0.5) C = 0.016 at m = 1", 0.5, "1", "C_emp_train_mean", 0.016),
     *(
@@ -906,6 +1022,7 @@ CLAIMS: list[Claim] = [
     _bridge("score between 0.7 and 1.0, not ½", {"generator": "true_law"}, "p_positive", 0.7, "min", op="≥"),
     _bridge("score between 0.7 and 1.0, not ½", {"generator": "true_law"}, "p_positive", 1.0, "max", op="≤"),
     _bridge("5 % of training copies among them score 0", {"generator": "copies_5"}, "p_positive", 0.0, "max"),
+    *TIME_STUDY_DOCS,
 ]
 
 
@@ -1099,6 +1216,7 @@ FINDINGS: list[Claim] = [
         "max",
         op="≤",
     ),
+    *TIME_STUDY,
 ]
 
 
