@@ -9,6 +9,8 @@ import torch
 from scipy import integrate, stats
 
 from memgen.kde import (
+    expected_pixel_delta,
+    per_coordinate_cross_overlap,
     per_coordinate_l2_distance,
     per_coordinate_self_overlap,
     pixel_kernel_width,
@@ -327,3 +329,37 @@ def test_delta_keeps_its_sign_where_the_self_overlaps_cancel():
     delta = transition_delta(*log_terms(train, eps_t, orig, eps_o, mean, cov))
     assert delta.sign == int(mpmath.sign(exact)) != 0
     assert delta.log_abs == pytest.approx(float(mpmath.log(abs(exact))), abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    "k_t, eps_t_of_n",
+    [(10, False), (10, True), (300, False)],  # a 10-image subset at σ/10 and at σ/n (n = 300); all 300 at σ/300
+)
+def test_expected_pixel_delta_of_the_true_law_matches_simulation(k_t, eps_t_of_n):
+    """Each pixel of independent draws is one replicate: the mean of Δ over 20,000 pixels against the closed form."""
+    sigma, k_o, k_g, d, n = 0.1, 100, 10, 20_000, 300
+    gen = torch.Generator().manual_seed(7)
+    draw = lambda k: 0.5 + sigma * torch.randn(k, d, generator=gen, dtype=torch.float64)  # noqa: E731
+    eps_t = sigma / n if eps_t_of_n else sigma / k_t
+    train, original, generated = draw(k_t), draw(k_o), draw(k_g)
+    per_pixel = (
+        per_coordinate_self_overlap(train, eps_t)
+        - per_coordinate_self_overlap(original, sigma / k_o)
+        - 2 * per_coordinate_cross_overlap(train, eps_t, generated, sigma / k_g)
+        + 2 * per_coordinate_cross_overlap(original, sigma / k_o, generated, sigma / k_g)
+    )
+    expected = expected_pixel_delta(sigma, k_t, eps_t, k_o, sigma / k_o, sigma / k_g)
+    se = float(per_pixel.std()) / math.sqrt(d)
+    assert abs(float(per_pixel.mean()) - expected) < 4 * se
+    # and the sum of the per-pixel Δ is what pixel_transitions reports for the same sets
+    whole = pixel_transitions(train, original, [generated], sigma, eps_train=eps_t)[0]
+    assert whole.delta == pytest.approx(float(per_pixel.sum()), rel=1e-9, abs=1e-6)
+
+
+def test_expected_pixel_delta_small_width_limit():
+    """ε_X = σ/k_X: E[Δ] → (1/k_O − 1/k_T)/(2√π σ) as the widths shrink (the true law crosses ½ near k_T = k_O)."""
+    sigma = 0.1
+    for k_t, k_o in ((10, 100), (1000, 100), (100, 100)):
+        exact = expected_pixel_delta(sigma, k_t, sigma / k_t, k_o, sigma / k_o, sigma / 10)
+        limit = (1 / k_o - 1 / k_t) / (2 * math.sqrt(math.pi) * sigma)
+        assert exact == pytest.approx(limit, abs=2e-3)  # the next order: ε²/σ² ≤ 1e-2 of the terms

@@ -359,11 +359,13 @@ def pixel_transition(
 
 
 def pixel_transitions(
-    train: torch.Tensor, original: torch.Tensor, generated_sets, sigma: float
+    train: torch.Tensor, original: torch.Tensor, generated_sets, sigma: float, eps_train: float | None = None
 ) -> list[PixelTransition]:
     """:func:`pixel_transition` of several generated sets (a model's and its reference generators')
-    against the same training and original sets, the per-pixel self-overlaps of T and O computed once."""
-    eps_t, eps_o = pixel_kernel_width(sigma, len(train)), pixel_kernel_width(sigma, len(original))
+    against the same training and original sets, the per-pixel self-overlaps of T and O computed once;
+    ``eps_train``: the training KDE's width when it is not σ/(its size) (e.g. σ/n for a subset of n images)."""
+    eps_t = pixel_kernel_width(sigma, len(train)) if eps_train is None else eps_train
+    eps_o = pixel_kernel_width(sigma, len(original))
     self_t, self_o = per_coordinate_self_overlap(train, eps_t), per_coordinate_self_overlap(original, eps_o)
     out = []
     for generated in generated_sets:
@@ -375,3 +377,23 @@ def pixel_transitions(
             )
         )
     return out
+
+
+def expected_pixel_delta(sigma: float, k_t: int, eps_t: float, k_o: int, eps_o: float, eps_g: float) -> float:
+    """E[Δ] per pixel when the k_t training values, the k_o original values and the generated values of a
+    pixel are independent draws of N(μ, σ²) (the true law as generator; KDE widths eps_t, eps_o, eps_g):
+
+        E ∫ρ_X² = (2√π)⁻¹ [1/(k ε_X) + (1 − 1/k) / √(σ² + ε_X²)]      (the diagonal and the pair terms)
+        E ∫ρ_X ρ_G = (2π (2σ² + ε_X² + ε_G²))^{−1/2}
+        E[Δ] = E∫ρ_T² − E∫ρ_O² − 2 (E∫ρ_T ρ_G − E∫ρ_O ρ_G)             (∫ρ_G² cancels).
+
+    With ε_X = σ/k_X the diagonal terms are equal (1/σ each) and, for small widths,
+    E[Δ] ≈ (1/k_O − 1/k_T) / (2√π σ): positive once the training KDE has more points than the original one."""
+
+    def self_term(k: int, eps: float) -> float:
+        return (1.0 / (k * eps) + (1.0 - 1.0 / k) / math.sqrt(sigma**2 + eps**2)) / (2.0 * math.sqrt(math.pi))
+
+    def cross_term(eps: float) -> float:
+        return 1.0 / math.sqrt(2.0 * math.pi * (2.0 * sigma**2 + eps**2 + eps_g**2))
+
+    return self_term(k_t, eps_t) - self_term(k_o, eps_o) - 2.0 * (cross_term(eps_t) - cross_term(eps_o))
