@@ -124,6 +124,7 @@ def test_a_u_net_trial_reruns_within_the_spread_of_the_reference_trials(tmp_path
     config, seed = json.loads(argv[argv.index("--config") + 1]), argv[argv.index("--seed") + 1]
     config["shared"] = {**config["shared"], "pack": 1}
     ex = config["experiment"]
+    ex.setdefault("protocols", ["all_train"])  # a reference scored before the protocols existed: the variant
     weights, losses, samples, out = (tmp_path / f for f in ("w.pt", "l.parquet", "g.npz", "t.parquet"))
     common = ["--n", "4", "--seed", seed, "--device", "cpu"]
     for module, args in (

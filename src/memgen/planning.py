@@ -36,7 +36,17 @@ TRAINING_KEYS = (
 # Keys of unet.<experiment> that only say which jobs exist (wildcards and blocks of the jobs).
 JOB_KEYS = ("n", "m", "trials", "trials_per_job", "datasets")
 # Keys of unet.<experiment> read after training: sampling and scoring.
-EVALUATION_KEYS = ("N", "sampler", "generated", "original_subset", "samples", "n_test", "eval_repeats", "grid")
+EVALUATION_KEYS = (
+    "N",
+    "sampler",
+    "generated",
+    "original_subset",
+    "protocols",
+    "samples",
+    "n_test",
+    "eval_repeats",
+    "grid",
+)
 # Keys of unet (shared by its experiments) that determine the weights: the arithmetic (precision, and
 # torch.compile, whose fused kernels may round differently), and the packing (a pack equals separate
 # runs only up to floating-point reassociation).

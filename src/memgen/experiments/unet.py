@@ -26,13 +26,20 @@ import numpy as np
 import pandas as pd
 import torch
 
-from memgen.calibration import REFERENCE_GENERATORS, reference_generators
+from memgen.calibration import MODEL, reference_generators
 from memgen.data import DATASET_KEY, load_prepared
 from memgen.grids import m_label, parse_m, trial_range
 from memgen.io import provenance, read_table, read_tables, sidecar_path, write_npz, write_table
 from memgen.kde import pixel_transitions, probability_positive
 from memgen.memorization import nearest_neighbours, pooled_memorized_interval
-from memgen.paper_arithmetic import grid_pixel_transition
+from memgen.pixel_protocols import (
+    EXACT,
+    VARIANT,
+    column_suffix,
+    compared_training_index,
+    protocol,
+    protocol_transitions,
+)
 from memgen.seeding import torch_generator
 from memgen.training import load_weights, mean_eps_loss
 from memgen.unet_setup import (
@@ -47,6 +54,7 @@ from memgen.unet_setup import (
     training_config,
 )
 
+COMPARED_STREAM = "unet_gaussian/compared"  # the training images a protocol compares: the same subset in every one
 LOSS_WINDOWS = 40  # windows of the tabulated training loss curve (loss_curve)
 
 
@@ -114,30 +122,34 @@ def mean_curve(curves) -> list[float]:
 
 
 def gaussian_evaluate(g: dict, n: int, trial: int, train, subset, gen, seed: int) -> dict:
-    """The metrics of ``gen`` (the generated images of one trial, flattened pixels): the per-pixel E_TG, E_OG, Δ
-    against the training set and the original subset (widths σ/size, eq. 24; exact and on the authors'
-    16-point grid), the sign of Δ of each reference generator of :mod:`memgen.calibration` (as many images,
-    the same sets: true law, training copies, the samples' moment-matched twin), and the memorized fraction
-    of the generated images."""
-    grid = grid_pixel_transition(train.double(), subset.double(), gen, g["sigma"], g["mu"])
-    nn = nearest_neighbours(gen, train.double())
+    """The metrics of ``gen`` (the generated images of one trial, flattened pixels): for every protocol of
+    ``g["protocols"]`` (:mod:`memgen.pixel_protocols`: which training images are compared, at which width, in
+    which units, exact or on the authors' 16-point grid) the sign of Δ = E_TG − E_OG of the model and of each
+    reference generator of :mod:`memgen.calibration` (as many images, the same sets: true law, training copies,
+    the samples' moment-matched twin); E_TG, E_OG and Δ of the project's variant (all n training images,
+    widths σ/size, eq. 24; exact and on the grid); the memorized fraction of the generated images."""
+    train, subset = train.double(), subset.double()
+    nn = nearest_neighbours(gen, train)
     references = reference_generators(
-        train.double(), gen, torch_generator(seed, "unet_gaussian/reference", n, trial), mean=g["mu"], std=g["sigma"]
+        train, gen, torch_generator(seed, "unet_gaussian/reference", n, trial), mean=g["mu"], std=g["sigma"]
     )
-    metric, *reference_metrics = pixel_transitions(
-        train.double(), subset.double(), [gen, *references.values()], g["sigma"]
-    )
+    generators = {MODEL: gen, **references}
+    row = {"n": n, "trial": trial}
+    for name in g["protocols"]:
+        spec = protocol(name)
+        index = compared_training_index(n, spec.train_images, torch_generator(seed, COMPARED_STREAM, n, trial))
+        for integral, metrics in protocol_transitions(
+            spec, train, index, subset, list(generators.values()), g["sigma"], g["mu"]
+        ).items():
+            for generator, metric in zip(generators, metrics):
+                row[f"delta_sign{column_suffix(name, integral, generator)}"] = float(np.sign(metric.delta))
+            if name == VARIANT:
+                tag = "" if integral == EXACT else "_grid"
+                row.update({f"e_tg{tag}": metrics[0].e_tg, f"e_og{tag}": metrics[0].e_og})
+                if integral == EXACT:
+                    row["delta"] = metrics[0].delta
     return {
-        "n": n,
-        "trial": trial,
-        "e_tg": metric.e_tg,
-        "e_og": metric.e_og,
-        "delta": metric.delta,
-        "delta_sign": float(np.sign(metric.delta)),
-        "e_tg_grid": grid.e_tg,
-        "e_og_grid": grid.e_og,
-        "delta_sign_grid": float(np.sign(grid.delta)),
-        **{f"delta_sign_{name}": float(np.sign(r.delta)) for name, r in zip(references, reference_metrics)},
+        **row,
         "memorized_fraction": float(nn.memorized().double().mean()),
         "generated_mean": float(gen.mean()),
         "generated_std": float(gen.std()),
@@ -164,21 +176,20 @@ def gaussian_block(g: dict, n: int, trials, seed: int, samples_path, training_pa
 
 
 def summarise_gaussian(df: pd.DataFrame) -> pd.DataFrame:
-    """Per n: the pixel law (mu, sigma); P(Δ>0) with its Wilson interval — exact per-pixel integrals, the authors' 16-point sum
-    (``_grid``) and each reference generator (``_true_law``, ``_copies_100``, …) — E_TG and E_OG (mean, sem) and
-    Ê = mean / (mean at the smallest n); the memorized fraction, the loss at the end and the generated pixels'
-    std (against the law's σ), mean and sem over trials."""
+    """Per n: the pixel law (mu, sigma); P(Δ>0) with its Wilson interval of every ``delta_sign*`` column — each
+    protocol, integral and generator (``p_positive``, ``ci_low``, ``ci_high`` with the column's suffix, e.g.
+    ``_grid``, ``_true_law``, ``_caption_copies_100``: :func:`memgen.pixel_protocols.column_suffix`) — E_TG and
+    E_OG of the variant (mean, sem) and Ê = mean / (mean at the smallest n); the memorized fraction, the loss at
+    the end and the generated pixels' std (against the law's σ), mean and sem over trials."""
+    signs = [c for c in df.columns if c.startswith("delta_sign")]
     rows = []
     for n, grp in df.groupby("n"):
-        prop = probability_positive(grp["delta_sign"].to_numpy())
-        grid = probability_positive(grp["delta_sign_grid"].to_numpy())
-        row = {"n": n, "p_positive": prop.p, "ci_low": prop.low, "ci_high": prop.high, "trials": prop.trials}
+        row = {"n": n, "trials": len(grp)}
         row.update(mu=grp["mu"].iloc[0], sigma=grp["sigma"].iloc[0])  # the pixel law N(mu, sigma^2)
-        row.update(p_positive_grid=grid.p, ci_low_grid=grid.low, ci_high_grid=grid.high)
-        for name in REFERENCE_GENERATORS:
-            if f"delta_sign_{name}" in grp:
-                ref = probability_positive(grp[f"delta_sign_{name}"].to_numpy())
-                row.update({f"p_positive_{name}": ref.p, f"ci_low_{name}": ref.low, f"ci_high_{name}": ref.high})
+        for col in signs:
+            suffix = col.removeprefix("delta_sign")
+            prop = probability_positive(grp[col].to_numpy())
+            row.update({f"p_positive{suffix}": prop.p, f"ci_low{suffix}": prop.low, f"ci_high{suffix}": prop.high})
         for col in ("e_tg", "e_og", "memorized_fraction", "final_loss", "loss_drift", "generated_std"):
             row[f"{col}_mean"] = grp[col].mean()
             row[f"{col}_sem"] = grp[col].std(ddof=1) / math.sqrt(len(grp)) if len(grp) > 1 else 0.0
