@@ -108,11 +108,16 @@ def pixel_grid(mean: float, sigma: float) -> torch.Tensor:
     )
 
 
-def grid_pixel_transition(train, original, generated, sigma: float, mean: float) -> PixelTransition:
+def grid_pixel_transition(
+    train, original, generated, sigma: float, mean: float, eps_train: float | None = None
+) -> PixelTransition:
     """E_TG and E_OG of eq. 23 as the authors evaluate them: the mean of (ρ_a − ρ_b)² over the pixels and
-    the 16 points of :func:`pixel_grid`, widths σ/(set size) as in :func:`memgen.kde.pixel_transition`."""
+    the 16 points of :func:`pixel_grid`, widths σ/(set size) as in :func:`memgen.kde.pixel_transition`
+    (``eps_train``: the training KDE's width when it is not σ/(its size))."""
     grid = pixel_grid(mean, sigma)
     widths = [pixel_kernel_width(sigma, len(s)) for s in (train, original, generated)]
+    if eps_train is not None:
+        widths[0] = eps_train
     return PixelTransition(
         e_tg=per_coordinate_grid_distance(train, widths[0], generated, widths[2], grid),
         e_og=per_coordinate_grid_distance(original, widths[1], generated, widths[2], grid),

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import torch
 
 from memgen.calibration import MODEL
-from memgen.kde import PixelTransition, per_coordinate_grid_distance, pixel_kernel_width, pixel_transitions
-from memgen.paper_arithmetic import pixel_grid
+from memgen.kde import PixelTransition, pixel_kernel_width, pixel_transitions
+from memgen.paper_arithmetic import grid_pixel_transition
 
 EXACT, GRID = "exact", "grid"
 AUTHORS_ORIGINAL_SCALE = 255.0  # simulation.py: the original images on the 0–255 scale
@@ -103,13 +103,5 @@ def protocol_transitions(
     if EXACT in spec.integrals:
         out[EXACT] = pixel_transitions(compared, original, generated, sigma, eps_train=eps_t)
     if GRID in spec.integrals:
-        grid = pixel_grid(mu, sigma)
-        eps_o = pixel_kernel_width(sigma, len(original))
-        out[GRID] = [
-            PixelTransition(
-                e_tg=per_coordinate_grid_distance(compared, eps_t, g, pixel_kernel_width(sigma, len(g)), grid),
-                e_og=per_coordinate_grid_distance(original, eps_o, g, pixel_kernel_width(sigma, len(g)), grid),
-            )
-            for g in generated
-        ]
+        out[GRID] = [grid_pixel_transition(compared, original, g, sigma, mu, eps_train=eps_t) for g in generated]
     return out

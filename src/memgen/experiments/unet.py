@@ -30,7 +30,7 @@ from memgen.calibration import MODEL, reference_generators
 from memgen.data import DATASET_KEY, load_prepared
 from memgen.grids import m_label, parse_m, trial_range
 from memgen.io import provenance, read_table, read_tables, sidecar_path, write_npz, write_table
-from memgen.kde import pixel_transitions, probability_positive
+from memgen.kde import probability_positive
 from memgen.memorization import nearest_neighbours, pooled_memorized_interval
 from memgen.pixel_protocols import (
     EXACT,
