@@ -349,6 +349,12 @@ def test_quick_unet_tables(quick_run):
     assert ((g.ci_low_grid <= g.p_positive_grid) & (g.p_positive_grid <= g.ci_high_grid)).all()
     for ref in ("true_law", "moment_matched", "copies_25", "copies_100"):  # the calibration, scored per trial
         assert ((g[f"ci_low_{ref}"] <= g[f"p_positive_{ref}"]) & (g[f"p_positive_{ref}"] <= g[f"ci_high_{ref}"])).all()
+    for name in ("caption", "caption_width_n"):  # the protocols of config.yaml, scored on the same trials
+        for suffix in (f"_{name}", f"_{name}_grid", f"_{name}_true_law", f"_{name}_grid_copies_100"):
+            assert (
+                (g[f"ci_low{suffix}"] <= g[f"p_positive{suffix}"]) & (g[f"p_positive{suffix}"] <= g[f"ci_high{suffix}"])
+            ).all()
+    assert "p_positive_authors_code_grid_copies_100" in g and "p_positive_authors_code" not in g  # its grid only
     # 20 epochs of ceil(n / 32) batches: 20 steps at n = 4 (one window each), 80 at n = 128 (40 windows)
     assert [len(c) for c in g.loss_curve] == [20, 20, 40, 40]
     # the same summary after every saved step: here only the last (20 epochs: 20, 20, 40, 80 steps)
