@@ -436,6 +436,52 @@ TIME_STUDY_DOCS: list[Claim] = [
 ]
 
 
+UNET_PAIRS = {**UNET_MEMORIZATION, "experiment.seeds": 3, "experiment.noise_bank": "pairs"}  # the unet_pairs part
+
+
+def _unet_pairs(text: str, where: dict, column: str, value: float, tol: float = 0.0005, agg: str = "mean", op="≈"):
+    """A claim on the (ε, t)-pairs bank (reference part unet_pairs: MNIST, n = 16, 32, m = 1, 10, 3 seeds); a
+    rerun must hold the quoted mean within ± 3√2 s.d./√seeds."""
+    spread = _mean_of_seeds_band(column) if column.endswith("_mean") else None
+    return Claim(
+        text,
+        "unet/memorization.parquet",
+        where,
+        column,
+        value,
+        tol,
+        UNET_PAIRS,
+        agg,
+        op=op,
+        part="unet_pairs",
+        spread=spread,
+    )
+
+
+PAIRS_BANK: list[Claim] = [
+    _unet_pairs("no sample is memorized at m = 1 or 10", {}, "memorized_fraction_mean", 0.0, 0.0, "max"),
+    *(
+        _unet_pairs("0.136 and 0.135 at m = 1", {"n": n, "m": "1"}, "test_loss_mean", value)
+        for n, value in ((16, 0.136), (32, 0.135))
+    ),
+    *(
+        _unet_pairs("0.085 and 0.081 at m = 10", {"n": n, "m": "10"}, "test_loss_mean", value)
+        for n, value in ((16, 0.085), (32, 0.081))
+    ),
+    _unet_pairs("training loss below 0.0001 at m = 1", {"m": "1"}, "train_loss_mean", 0.0001, 0.0, "max", "≤"),
+    *(
+        _unet_memorization(
+            "against 0.091 and 0.092 for the noise bank at m = 1",
+            {"dataset": "mnist", "n": n, "m": "1"},
+            "test_loss_mean",
+            value,
+            spread=("test_loss_mean - 0.01", "test_loss_mean + 0.01"),
+        )
+        for n, value in ((16, 0.091), (32, 0.092))
+    ),
+]
+
+
 CLAIMS: list[Claim] = [
     _role_of_m("for p < n (ψ_p = 0.5) C = 0.016 at m = 1", 0.5, "1", "C_emp_train_mean", 0.016),
     *(
@@ -1023,6 +1069,7 @@ CLAIMS: list[Claim] = [
     _bridge("score between 0.7 and 1.0, not ½", {"generator": "true_law"}, "p_positive", 1.0, "max", op="≤"),
     _bridge("5 % of training copies among them score 0", {"generator": "copies_5"}, "p_positive", 0.0, "max"),
     *TIME_STUDY_DOCS,
+    *PAIRS_BANK,
 ]
 
 
