@@ -122,9 +122,9 @@ def test_cpu_preset_plans_every_figure_without_a_cpu_warning(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     jobs = planned_jobs(proc.stdout + proc.stderr)
     assert all(jobs[f"figure_{name}"] == 1 for name in FIGURES)
-    # Fig. 4: 5 sizes n, one pack of 8 trials each; the study of m: 2 data sets x 3 n x 2 m, one seed
+    # Fig. 4: 5 sizes n, one pack of 8 trials each; the study of m: MNIST x 3 n x 3 m, one pack of 3 seeds
     assert jobs["unet_train_gaussian"] == jobs["unet_gaussian_block"] == 5
-    assert jobs["unet_train_memorization"] == jobs["unet_memorization"] == 12
+    assert jobs["unet_train_memorization"] == jobs["unet_memorization"] == 9
     assert "CPU hours" not in proc.stderr
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from memgen.grids import log_int_grid, m_label, parse_m, trial_block
+from memgen.grids import log_int_grid, m_label, parse_m, trial_block, trial_range
 
 # Keys of unet.<experiment> that determine the trained weights (the data: image_size, mu, sigma,
 # resolution; the network; the optimiser; the training length; the saved steps; the seeds).
@@ -104,8 +104,7 @@ def gaussian_blocks(g: dict) -> list[tuple[int, int]]:
 
 def gaussian_trials(g: dict, block: int) -> range:
     """The trials of block ``block``."""
-    start, stop = map(int, trial_block(g["trials"], g["trials_per_job"], int(block)).split(":"))
-    return range(start, stop)
+    return trial_range(trial_block(g["trials"], g["trials_per_job"], int(block)))
 
 
 def memorization_points(mem: dict) -> list[tuple[str, int, str]]:

@@ -86,18 +86,21 @@ def original_set(g: dict, seed: int) -> torch.Tensor:
     return g["mu"] + g["sigma"] * torch.randn(g["N"], d, generator=gen, dtype=torch.float32)
 
 
-def gaussian_training_set(g: dict, n: int, trial: int, seed: int) -> torch.Tensor:
-    """The n training images of one trial, flattened, float32 pixels (the first draws of the trial's stream)."""
-    gen = torch_generator(seed, "unet_gaussian/trial", n, trial)
+def _draw_training_set(g: dict, n: int, gen: torch.Generator) -> torch.Tensor:
+    """x_i = μ + σ z_i, z_i ~ N(0, I_d), i = 1 … n: float32 pixels, flattened."""
     return g["mu"] + g["sigma"] * torch.randn(n, g["image_size"] ** 2, generator=gen, dtype=torch.float32)
 
 
+def gaussian_training_set(g: dict, n: int, trial: int, seed: int) -> torch.Tensor:
+    """The n training images of one trial, flattened, float32 pixels (the first draws of the trial's stream)."""
+    return _draw_training_set(g, n, torch_generator(seed, "unet_gaussian/trial", n, trial))
+
+
 def gaussian_setup(g: dict, n: int, trial: int, original: torch.Tensor, seed: int):
-    """(training set, original subset) of one trial: n fresh images, then (same stream) a random subset of
-    ``original_subset`` images of the original set."""
-    d = g["image_size"] ** 2
+    """(training set, original subset) of one trial: the n images of :func:`gaussian_training_set`, then
+    (same stream) a random subset of ``original_subset`` images of the original set."""
     gen = torch_generator(seed, "unet_gaussian/trial", n, trial)
-    train = g["mu"] + g["sigma"] * torch.randn(n, d, generator=gen, dtype=torch.float32)
+    train = _draw_training_set(g, n, gen)
     subset = original[torch.randperm(len(original), generator=gen)[: g["original_subset"]]]
     return train, subset
 
