@@ -316,43 +316,55 @@ DISTANCES = (
 )
 
 
+def distance_points(X: torch.Tensor, t: float, g: torch.Generator, samples: int = 1000) -> dict[str, torch.Tensor]:
+    """The points at which learned and reference scores are compared, ``samples`` per law:
+    ``train``, the noised training law (y = a x_i + √h z, i uniform: where the reverse dynamics of a
+    memorizing model goes), and ``fresh``, the noised data law (y ~ N(0, I)). Drawn in that order from ``g``."""
+    n, d = X.shape
+    a2, h = (float(v) for v in diffusion_coefficients(t))
+    i = torch.randint(0, n, (samples,), generator=g, device=X.device)
+    train = math.sqrt(a2) * X[i] + math.sqrt(h) * torch.randn(samples, d, generator=g, dtype=X.dtype, device=X.device)
+    fresh = torch.randn(samples, d, generator=g, dtype=X.dtype, device=X.device)
+    return {"train": train, "fresh": fresh}
+
+
+def distances_at(s: torch.Tensor, s_emp: torch.Tensor, y: torch.Tensor, law: str) -> dict:
+    """D_emp = (1/d) E‖s − s_emp‖², D_true = (1/d) E‖s + y‖², D_emp_true = (1/d) E‖s_emp + y‖² and
+    C = E⟨s + y, s_emp + y⟩ / E‖s_emp + y‖² over the rows of ``y`` (learned score ``s``, empirical score
+    ``s_emp`` at those rows), each with its standard error (C's by the delta method); keys suffixed ``_<law>``."""
+    samples, d = y.shape
+    per = {
+        f"D_emp_{law}": ((s - s_emp) ** 2).sum(1) / d,
+        f"D_true_{law}": ((s + y) ** 2).sum(1) / d,
+        f"D_emp_true_{law}": ((s_emp + y) ** 2).sum(1) / d,
+    }
+    out = {}
+    for key, v in per.items():
+        out[key] = float(v.mean())
+        out[f"{key}_se"] = float(v.std() / math.sqrt(samples))
+    num, den = ((s + y) * (s_emp + y)).sum(1) / d, per[f"D_emp_true_{law}"]
+    c = float(num.mean() / den.mean())
+    out[f"C_emp_{law}"] = c
+    out[f"C_emp_{law}_se"] = float((num - c * den).std() / (math.sqrt(samples) * den.mean()))
+    return out
+
+
 def score_distances(score, X: torch.Tensor, t: float, g: torch.Generator, samples: int = 1000) -> dict:
-    """Memorization as Paper A defines it: how close a learned score s = ``score(y)`` is to the empirical
-    score s_emp (:func:`empirical_score`) and to the true score −y, each as (1/d) E‖s − target‖², under the
-    noised training law (y = a x_i + √h z, i uniform: where the reverse dynamics of a memorizing model
-    goes) and under fresh data (y ~ N(0, I)); also the two targets' own distance (1/d) E‖s_emp + y‖², and
-    the memorization coordinate
+    """How close a learned score s = ``score(y)`` is to the empirical score s_emp (:func:`empirical_score`)
+    and to the true score −y, each as (1/d) E‖s − target‖², under the noised training law and under
+    fresh data (:func:`distance_points`); also the two targets' own distance (1/d) E‖s_emp + y‖², and
+    this project's memorization coordinate
 
         C = E⟨s + y, s_emp + y⟩ / E‖s_emp + y‖²,
 
-    the position of the model along the segment from the true score (C = 0) to the empirical score
-    (C = 1) in the L² geometry of the law. Monte Carlo over ``samples`` points per law (the same points
-    for every quantity); returns the means and their standard errors (keys <name> and <name>_se, names in
-    :data:`DISTANCES`; C's by the delta method)."""
-    n, d = X.shape
-    a2, h = (float(v) for v in diffusion_coefficients(t))
+    the projection of s + y on the segment from the true score (C = 0) to the empirical score (C = 1) in
+    the L² geometry of the law: a projection, not a position (the error orthogonal to the segment is not
+    in C; D_emp and D_true carry it). Monte Carlo over ``samples`` points per law (the same points for
+    every quantity); returns the means and their standard errors (keys <name> and <name>_se, names in
+    :data:`DISTANCES`, :func:`distances_at`)."""
     out = {}
-    for law in ("train", "fresh"):
-        if law == "train":
-            i = torch.randint(0, n, (samples,), generator=g, device=X.device)
-            y = math.sqrt(a2) * X[i] + math.sqrt(h) * torch.randn(
-                samples, d, generator=g, dtype=X.dtype, device=X.device
-            )
-        else:
-            y = torch.randn(samples, d, generator=g, dtype=X.dtype, device=X.device)
-        s, s_emp = score(y), empirical_score(y, X, t)
-        per = {
-            f"D_emp_{law}": ((s - s_emp) ** 2).sum(1) / d,
-            f"D_true_{law}": ((s + y) ** 2).sum(1) / d,
-            f"D_emp_true_{law}": ((s_emp + y) ** 2).sum(1) / d,
-        }
-        for key, v in per.items():
-            out[key] = float(v.mean())
-            out[f"{key}_se"] = float(v.std() / math.sqrt(samples))
-        num, den = ((s + y) * (s_emp + y)).sum(1) / d, per[f"D_emp_true_{law}"]
-        c = float(num.mean() / den.mean())
-        out[f"C_emp_{law}"] = c
-        out[f"C_emp_{law}_se"] = float((num - c * den).std() / (math.sqrt(samples) * den.mean()))
+    for law, y in distance_points(X, t, g, samples).items():
+        out.update(distances_at(score(y), empirical_score(y, X, t), y, law))
     return out
 
 
