@@ -11,6 +11,7 @@ STAGES = [
     "ldm",
     "kde_width",
     "rf",
+    "rf_dynamics",
     "rf_images",
     "unet_train",
     "unet_sample",

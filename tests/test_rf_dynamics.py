@@ -44,7 +44,9 @@ def test_closed_form_equals_explicit_gradient_descent():
                 with torch.no_grad():
                     Bt -= eta * grad * d / (2 * h)
                 done += 1
-            assert torch.allclose(Bt.detach(), readout(fit, row), rtol=0, atol=1e-8 * float(readout(fit, row).abs().max()))
+            assert torch.allclose(
+                Bt.detach(), readout(fit, row), rtol=0, atol=1e-8 * float(readout(fit, row).abs().max())
+            )
 
 
 def _loss(Bt, mom, h, lam):
@@ -79,4 +81,6 @@ def test_errors_along_training_equal_the_direct_formulas():
         assert math.isclose(float(e_train), dsm_train_error(Bt, mom, h), rel_tol=1e-10, abs_tol=1e-12)
         assert math.isclose(float(e_score), score_error(Bt, Omega, Phi), rel_tol=1e-10)
         assert torch.allclose(scores_at(fit, F, row), F @ Bt, atol=1e-12)
-    assert E_train[0] > E_train[-1] and torch.all(E_train[1:] <= E_train[:-1] + 1e-12)  # the flow descends L (and ‖B‖ grows)
+    assert E_train[0] > E_train[-1] and torch.all(
+        E_train[1:] <= E_train[:-1] + 1e-12
+    )  # the flow descends L (and ‖B‖ grows)

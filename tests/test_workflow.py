@@ -31,6 +31,7 @@ FIGURES = [
     "rf_phase_diagram",
     "rf_role_of_m",
     "rf_memorization",
+    "rf_dynamics",
     "rf_images_learning_curves",
     "rf_images_memorization",
     "rf_images_samples",

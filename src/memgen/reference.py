@@ -38,7 +38,9 @@ class Part:
 
 
 PARTS = {
-    "cpu": Part("cpu", ("presets/cpu.yaml",), (), ("ldm", "kde_width", "rf", "rf_images", "unet", "bridge")),
+    "cpu": Part(
+        "cpu", ("presets/cpu.yaml",), (), ("ldm", "kde_width", "rf", "rf_dynamics", "rf_images", "unet", "bridge")
+    ),
     "ldm": Part(
         "paper", ("presets/paper.yaml",), ("ldm_hellinger", "ldm_transition", "kde_width"), ("ldm", "kde_width")
     ),
@@ -48,6 +50,7 @@ PARTS = {
         ("rf_learning_curves", "rf_vs_psin", "rf_phase_diagram", "rf_role_of_m", "rf_memorization"),
         ("rf",),
     ),
+    "rf_dynamics": Part("paper", ("presets/paper.yaml",), ("rf_dynamics",), ("rf_dynamics",)),
     "rf_images": Part(
         "paper",
         ("presets/paper.yaml",),

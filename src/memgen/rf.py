@@ -368,6 +368,21 @@ def score_distances(score, X: torch.Tensor, t: float, g: torch.Generator, sample
     return out
 
 
+def draw_rf_problem(problem: RFProblem, seed: int, base_seed: int = 0, device="cpu", chunk: int = 8192):
+    """(W, X, moments) of seed ``seed`` of a problem: W (p×d) and the n training points from one stream of
+    (base_seed, d, p, n, seed), then the noises of the moments (finite m) from the same stream; so points
+    that differ only in m or t share W and X (common random numbers)."""
+    g = torch_generator(base_seed, "rf_dsm", problem.d, problem.p, problem.n, seed, device=device)
+    W = torch.randn(problem.p, problem.d, generator=g, dtype=torch.float64, device=device)
+    X = torch.randn(problem.n, problem.d, generator=g, dtype=torch.float64, device=device)
+    return W, X, dsm_moments(X, W, problem.m, problem.t, g, problem.activation, chunk=chunk)
+
+
+def distance_generator(problem: RFProblem, seed: int, base_seed: int = 0, device="cpu") -> torch.Generator:
+    """The stream of the Monte Carlo points of :func:`score_distances` for seed ``seed`` of a problem."""
+    return torch_generator(base_seed, "rf_dsm/distances", problem.d, problem.p, problem.n, seed, device=device)
+
+
 def simulate_rf_dsm(
     problem: RFProblem,
     seeds,
@@ -384,16 +399,14 @@ def simulate_rf_dsm(
     rows = []
     for seed in seeds:
         start = time.perf_counter()
-        g = torch_generator(base_seed, "rf_dsm", problem.d, problem.p, problem.n, seed, device=device)
-        W = torch.randn(problem.p, problem.d, generator=g, dtype=torch.float64, device=device)
-        X = torch.randn(problem.n, problem.d, generator=g, dtype=torch.float64, device=device)
-        mom = dsm_moments(X, W, problem.m, problem.t, g, problem.activation, chunk=chunk)
+        W, X, mom = draw_rf_problem(problem, seed, base_seed, device, chunk)
         Bt = fit_rf_score(mom, problem.lam)
         Omega, Phi = population_moments(W, problem.activation)
         e_score = score_error(Bt, Omega, Phi)
-        gd = torch_generator(base_seed, "rf_dsm/distances", problem.d, problem.p, problem.n, seed, device=device)
         fitted = lambda y: rf_features(y, W, problem.activation) @ Bt  # noqa: E731
-        distances = score_distances(fitted, X, problem.t, gd, distance_samples)
+        distances = score_distances(
+            fitted, X, problem.t, distance_generator(problem, seed, base_seed, device), distance_samples
+        )
         rows.append(
             {
                 "seed": int(seed),

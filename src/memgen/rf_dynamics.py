@@ -42,7 +42,9 @@ def spectral_fit(mom: DSMMoments, lam: float) -> SpectralFit:
     U = 0.5 * (mom.U + mom.U.T)
     mu, Q = torch.linalg.eigh(U + lam * torch.eye(U.shape[0], dtype=U.dtype, device=U.device))
     if float(mu.min()) <= 0.0:
-        raise ValueError(f"U + λI must be positive definite for the dynamics, smallest eigenvalue {float(mu.min()):.3g}")
+        raise ValueError(
+            f"U + λI must be positive definite for the dynamics, smallest eigenvalue {float(mu.min()):.3g}"
+        )
     return SpectralFit(mu, Q, Q.T @ mom.V, float(lam))
 
 

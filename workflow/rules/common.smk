@@ -21,6 +21,7 @@ from memgen.planning import RUNTIME_KEYS, gaussian_blocks, memorization_points, 
 from memgen.sources import memgen_imports, module_closure
 from memgen.experiments.bridge import n_blocks as bridge_n_blocks
 from memgen.experiments.rf import n_simulation_blocks
+from memgen.experiments.rf_dynamics import psi_n_values as rf_dynamics_psi_n_values
 
 try:
     apply_command_line_overrides(config, workflow.config_settings.config)
@@ -183,7 +184,7 @@ def as_json(obj):
 STAGE_EXPERIMENTS = {
     "ldm": ("hellinger", "transition"),
     "kde_width": (),
-    "rf": tuple(RF_FIGURES.values()),
+    "rf": (*RF_FIGURES.values(), "dynamics"),
     "rf_images": ("learning_curves", "generation"),
     "unet": ("gaussian", "memorization"),
     "bridge": ("transition", "phase"),
@@ -236,6 +237,17 @@ def rf_block_tables(experiment):
     """Every simulation block table of rf.<experiment>."""
     blocks = n_simulation_blocks(experiment, stage_config("rf", experiment))
     return [results(f"rf/{experiment}/simulation/block{b:03d}.parquet") for b in range(blocks)]
+
+
+def rf_dynamics_tables():
+    """The block tables of rf.dynamics: one per ψ_n of its grid."""
+    count = len(rf_dynamics_psi_n_values(stage_config("rf", "dynamics")))
+    return [results(f"rf_dynamics/block{b:03d}.parquet") for b in range(count)]
+
+
+def rf_dynamics_psi_n(block):
+    """The ψ_n of block ``block`` of rf.dynamics, as the driver's --psi-n argument."""
+    return repr(rf_dynamics_psi_n_values(stage_config("rf", "dynamics"))[int(block)])
 
 
 def rf_images_tables(name):
@@ -345,6 +357,15 @@ FIGURE_REGISTRY = {
         )
         for name, exp in RF_FIGURES.items()
     },
+    "rf_dynamics": figure_spec(
+        RF,
+        {
+            "curves": results("rf_dynamics/curves.parquet"),
+            "onsets": results("rf_dynamics/onsets.parquet"),
+            "fits": results("rf_dynamics/fits.parquet"),
+        },
+        stage_config("rf", "dynamics"),
+    ),
     "rf_memorization": figure_spec(
         RF,
         {
