@@ -84,3 +84,31 @@ def test_errors_along_training_equal_the_direct_formulas():
     assert E_train[0] > E_train[-1] and torch.all(
         E_train[1:] <= E_train[:-1] + 1e-12
     )  # the flow descends L (and ‖B‖ grows)
+
+
+def test_the_end_of_training_is_the_ridge_fit_of_the_other_rf_figures():
+    """The driver's last τ (1e7 ≫ 1/λ) reproduces simulate_rf_dsm's fit of the same draws: its errors and
+    its distances to the empirical and true scores (the same Monte Carlo points)."""
+    from memgen.experiments.rf_dynamics import dynamics_points, simulate
+    from memgen.rf import simulate_rf_dsm
+
+    cfg = {
+        "shared": {"activation": "tanh", "lambda": 1e-3, "seeds": 1},
+        "experiment": {
+            "d": 10,
+            "t": 0.1,
+            "psi_p": 4.0,
+            "psi_n": {"min": 1.0, "max": 1.0, "num": 1},
+            "m": [1, "inf"],
+            "times": {"min": 0.01, "max": 1e7, "num": 12},
+            "distance_samples": 200,
+        },
+    }
+    df = simulate(cfg, 1.0, seed=5)
+    for problem in dynamics_points(cfg):
+        last = df[df.m == ("inf" if math.isinf(problem.m) else "1")].sort_values("tau").iloc[-1]
+        ridge = simulate_rf_dsm(problem, [0], base_seed=5, distance_samples=200)[0]
+        for key in ("E_train", "E_test", "C_emp_train", "D_emp_train", "D_true_fresh"):
+            assert math.isclose(last[key], ridge[key], rel_tol=1e-6), (problem.m, key)
+        first = df[df.m == last.m].sort_values("tau").iloc[0]
+        assert first.E_test > 0.99 * (math.exp(-0.2) + (1 - math.exp(-0.2)))  # B ≈ 0: E_test ≈ a² + h = 1

@@ -134,12 +134,34 @@ def seed_curves(df: pd.DataFrame) -> dict[tuple, tuple[np.ndarray, np.ndarray, n
     return out
 
 
-def dynamics_onsets(per_seed: dict) -> pd.DataFrame:
+def spectral_edges(cfg: dict, keys) -> dict[tuple, dict]:
+    """Per (ψ_n, m) of ``keys``: Bonnaire et al.'s left edge of the bulk of U's spectrum that carries
+    memorization (NeurIPS 2025, Thm 3.2, m = ∞, asymptotic in ψ_p > ψ_n ≫ 1: a peak of weight
+    1 − (1 + ψ_n)/ψ_p at s_t², a bulk of weight ψ_n/ψ_p from)
+
+        λ_min = s_t² + v_t² (1 − √(ψ_p/ψ_n))²,
+
+    plus the ridge λ, with the constants of :func:`memgen.rf_theory.activation_constants` (which are
+    theirs); 1/(λ_min + λ) is that bulk's time scale in the units of τ. At finite d the peak is spread
+    (d = 100, ψ_p = 8: eigenvalues 0.005–0.05 around s_t² = 0.014), so this is a reference, not a fit."""
+    from memgen.rf_theory import activation_constants
+
+    sh, ex = cfg["shared"], cfg["experiment"]
+    c = activation_constants(sh["activation"], float(ex["t"]))
+    out = {}
+    for psi_n, m in keys:
+        edge = c.s2 + c.v2 * (1 - np.sqrt(float(ex["psi_p"]) / psi_n)) ** 2 + sh["lambda"]
+        out[(psi_n, m)] = {"mu_edge_theory": float(edge), "tau_edge_theory": float(1 / edge)}
+    return out
+
+
+def dynamics_onsets(per_seed: dict, edges: dict) -> pd.DataFrame:
     """Per (ψ_n, m) of :func:`seed_curves`: τ_gen and τ_mem of the seed-mean curves, with percentile
-    intervals over resampled seeds; τ_mem only where C_end ≥ :data:`C_MIN` (else status no_memorization, τ 0)."""
+    intervals over resampled seeds; τ_mem only where C_end ≥ :data:`C_MIN` (else status no_memorization, τ 0);
+    the spectral edge of :func:`spectral_edges` beside them."""
     rows = []
     for (psi_n, m), (times, test, coordinate, c_end) in per_seed.items():
-        row = {"psi_n": psi_n, "m": m, "seeds": len(test), "C_end": c_end}
+        row = {"psi_n": psi_n, "m": m, "seeds": len(test), "C_end": c_end, **edges[(psi_n, m)]}
         todo = [("gen", test, generalization_step)]
         if c_end >= C_MIN:
             todo.append(("mem", coordinate, memorization_step))
@@ -203,7 +225,7 @@ def main(argv=None) -> None:
     per_seed = seed_curves(df)
     for table, path in (
         (dynamics_curves(df), args.curves),
-        (dynamics_onsets(per_seed), args.onsets),
+        (dynamics_onsets(per_seed, spectral_edges(args.config, per_seed)), args.onsets),
         (dynamics_fits(per_seed), args.fits),
     ):
         write_table(table, path, provenance({**args.config, "inputs": args.tables}, None, time.perf_counter() - start))
