@@ -504,6 +504,19 @@ CLAIMS: list[Claim] = [
     _role_of_m("E_test there *falls* with m (2.22 → 1.40)", 4.0, "1", "E_test_mean", 2.22, 0.005),
     _role_of_m("E_test there *falls* with m (2.22 → 1.40)", 4.0, "inf", "E_test_mean", 1.40, 0.005),
     *(
+        _role_of_m(text, 4.0, m, column, value, 0.005)
+        for text, column, values in (
+            ("D_emp/D_true = 1.63, 2.26 and 3.01", "D_emp_train_mean / D_true_train_mean", (1.63, 2.26, 3.01)),
+            (
+                "error off the segment (5.57, 1.54, 0.85)",
+                "D_true_train_mean - C_emp_train_mean ** 2 * D_emp_true_train_mean",
+                (5.57, 1.54, 0.85),
+            ),
+            ("along it (0.05, 0.28, 0.28)", "C_emp_train_mean ** 2 * D_emp_true_train_mean", (0.05, 0.28, 0.28)),
+        )
+        for m, value in zip(("1", "10", "inf"), values)
+    ),
+    *(
         _rf_memorization(text, {"t": 0.1, "psi_n": psi_n, "psi_p": 8.0, "m": m}, value)
         for text, psi_n, m, value in (
             ("ψ_n = 1, p = 8n: 0.100, 0.583, 0.604 for m = 1, 10, ∞", 1.0, "1", 0.100),
@@ -1148,6 +1161,17 @@ FINDINGS: list[Claim] = [
     _cpu_role_of_m("rises from 0.11", {"psi_p": 4.0, "m": "1"}, "C_emp_train_mean", 0.11),
     _cpu_role_of_m("to 0.25", {"psi_p": 4.0, "m": "inf"}, "C_emp_train_mean", 0.25),
     _cpu_role_of_m("C stays below 0.02 for every m", {"psi_p": 0.5}, "C_emp_train_mean", 0.02, 0.0, agg="max", op="≤"),
+    *(
+        _cpu_role_of_m(text, {"psi_p": 4.0, "m": m}, "D_emp_train_mean / D_true_train_mean", value, 0.05)
+        for text, m, value in (("stays 1.6 (m = 1)", "1", 1.6), ("to 3.0 (m = ∞) times", "inf", 3.0))
+    ),
+    _cpu_role_of_m(
+        "an error of 0.85 of the 1.12",
+        {"psi_p": 4.0, "m": "inf"},
+        "D_true_train_mean - C_emp_train_mean ** 2 * D_emp_true_train_mean",
+        0.85,
+    ),
+    _cpu_role_of_m("an error of 0.85 of the 1.12", {"psi_p": 4.0, "m": "inf"}, "D_true_train_mean", 1.12),
     Claim(
         "for at least 0.87 of 100 samples in each of four trainings per data set",
         CPU_UNET_TABLE,

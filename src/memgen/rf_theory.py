@@ -404,7 +404,7 @@ def learning_curves(
 
 
 def train_error_wide_limit(width_ratio, t, activation: str | Callable = "tanh"):
-    """m = ∞, λ → 0, ψ_n → ∞ at fixed ψ_p/ψ_n = ϱ_w (docs/rf-dsm-theory.md §8):
+    """m = ∞, λ → 0, ψ_n → ∞ at fixed ψ_p/ψ_n = ϱ_w (docs/rf-dsm-theory.md §9):
 
     E_train → a²ρ/(h + a²ρ),  ρ ∈ (0, 1] the root of v_t² ρ² + (s_t² + v_t²(ϱ_w − 1)) ρ − s_t² = 0.
     """
