@@ -402,6 +402,72 @@ TIME_STUDY: list[Claim] = [
     ),
 ]
 # The docs' reading of the time study (docs/results.md): the end points and the training length.
+RF_DYNAMICS = {"experiment.d": 100, "experiment.psi_p": 8.0, "shared.seeds": 5}  # the rf_dynamics part
+
+
+def _rf_dynamics(text: str, table: str, where: dict, column: str, value: float, tol: float = 0.005, agg="mean", op="≈"):
+    """A claim on the RF training dynamics (reference part rf_dynamics): ``table`` one of curves, onsets, fits."""
+    return Claim(
+        text, f"rf_dynamics/{table}.parquet", where, column, value, tol, RF_DYNAMICS, agg, op=op, part="rf_dynamics"
+    )
+
+
+INF, END = {"m": "inf"}, {"m": "inf", "query": "tau >= 999999"}
+RF_DYNAMICS_FINDINGS: list[Claim] = [
+    _rf_dynamics("τ_mem ∝ ψ_n^1.00", "fits", INF, "alpha", 1.0),
+    _rf_dynamics("(95 % interval over seeds 0.99–1.00", "fits", INF, "alpha_low", 0.99),
+    _rf_dynamics("(95 % interval over seeds 0.99–1.00", "fits", INF, "alpha_high", 1.0),
+    _rf_dynamics("τ_gen between 0.15 and", "onsets", INF, "tau_gen", 0.15, agg="min"),
+    _rf_dynamics("0.21, ∝ ψ_n^0.13", "onsets", INF, "tau_gen", 0.21, agg="max"),
+    _rf_dynamics("0.21, ∝ ψ_n^0.13", "fits", INF, "beta", 0.13),
+    _rf_dynamics("(to 0.836 at its lowest)", "curves", INF, "E_test_mean", 0.836, 0.0005, "min"),
+    _rf_dynamics("1.27–3.69 at the end", "curves", END, "E_test_mean", 1.27, agg="min"),
+    _rf_dynamics("1.27–3.69 at the end", "curves", END, "E_test_mean", 3.69, agg="max"),
+]
+RF_DYNAMICS_DOCS: list[Claim] = [
+    _rf_dynamics("a minimum of 0.836–0.853", "curves", INF, "E_test_mean", 0.836, 0.0005, "min"),
+    *(
+        _rf_dynamics(
+            "a minimum of 0.836–0.853", "curves", {"m": "inf", "psi_n": pn}, "E_test_mean", 0.853, 0.0005, "min"
+        )
+        for pn in (0.25,)
+    ),
+    _rf_dynamics("grows only from 0.149 to 0.208", "onsets", INF, "tau_gen", 0.149, 0.0005, "min"),
+    _rf_dynamics("grows only from 0.149 to 0.208", "onsets", INF, "tau_gen", 0.208, 0.0005, "max"),
+    _rf_dynamics("(β = 0.13)", "fits", INF, "beta", 0.13),
+    _rf_dynamics("(0.85 at ψ_n = 0.25", "onsets", {"m": "inf", "psi_n": 0.25}, "C_end", 0.85),
+    _rf_dynamics("0.22 at ψ_n = 4)", "onsets", {"m": "inf", "psi_n": 4.0}, "C_end", 0.22),
+    _rf_dynamics("to 3.69 and 1.27", "curves", {**END, "psi_n": 0.25}, "E_test_mean", 3.69),
+    _rf_dynamics("to 3.69 and 1.27", "curves", {**END, "psi_n": 4.0}, "E_test_mean", 1.27),
+    _rf_dynamics("τ_mem from 1.87 to 21.0", "onsets", {"m": "inf", "psi_n": 0.25}, "tau_mem", 1.87),
+    _rf_dynamics("τ_mem from 1.87 to 21.0", "onsets", {"m": "inf", "psi_n": 4.0}, "tau_mem", 21.0, 0.05),
+    _rf_dynamics("α = 1.00 (0.99–1.00)", "fits", INF, "alpha", 1.0),
+    _rf_dynamics("is 1.7 to 2.8 times τ_mem", "onsets", INF, "tau_edge_theory / tau_mem", 1.7, 0.05, "min"),
+    _rf_dynamics("is 1.7 to 2.8 times τ_mem", "onsets", INF, "tau_edge_theory / tau_mem", 2.8, 0.05, "max"),
+    _rf_dynamics(
+        "(τ_gen is the first grid time for ψ_n ≤ 2)",
+        "onsets",
+        {"m": "1", "query": "psi_n <= 2.0001 and tau_gen_status == 'before_first'"},
+        "tau_gen",
+        7,
+        0,
+        "count",
+    ),
+    _rf_dynamics("0.11 or below: the fixed noises", "onsets", {"m": "1"}, "C_end", 0.11, 0.005, "max"),
+    _rf_dynamics(
+        "(train error at most 0.0015 at the end)",
+        "curves",
+        {"m": "1", "query": "tau >= 999999"},
+        "E_train_mean",
+        0.0015,
+        0,
+        "max",
+        "≤",
+    ),
+    _rf_dynamics("τ_mem ∝ ψ_n^1.32 (1.22–1.43)", "fits", {"m": "1"}, "alpha", 1.32),
+    _rf_dynamics("τ_mem ∝ ψ_n^1.32 (1.22–1.43)", "fits", {"m": "1"}, "alpha_low", 1.22),
+    _rf_dynamics("τ_mem ∝ ψ_n^1.32 (1.22–1.43)", "fits", {"m": "1"}, "alpha_high", 1.43),
+]
 TIME_STUDY_DOCS: list[Claim] = [
     *(
         _unet_time(
@@ -1083,6 +1149,7 @@ CLAIMS: list[Claim] = [
     _bridge("5 % of training copies among them score 0", {"generator": "copies_5"}, "p_positive", 0.0, "max"),
     *TIME_STUDY_DOCS,
     *PAIRS_BANK,
+    *RF_DYNAMICS_DOCS,
 ]
 
 
@@ -1288,6 +1355,7 @@ FINDINGS: list[Claim] = [
         op="≤",
     ),
     *TIME_STUDY,
+    *RF_DYNAMICS_FINDINGS,
 ]
 
 
