@@ -27,19 +27,19 @@ CASES = {
     # the paper scale's largest RF fit on Gaussian data (rf.d = 200, psi_p = psi_n = 8), m = inf and m = 10
     "RF fit d=200 p=1600 n=1600 m=inf": (
         rf_fit_bytes(200, 1600, 1600),
-        "from memgen.rf import simulate_rf_dsm, RFProblem\n"
+        "from memgen.rf import simulate_rf_dsm\nfrom memgen.rf_model import RFProblem\n"
         "before = rss()\n"
         "simulate_rf_dsm(RFProblem(200, 8.0, 8.0, math.inf, 0.1, 1e-3), [0])\n",
     ),
     "RF fit d=200 p=1600 n=1600 m=10": (
         rf_fit_bytes(200, 1600, 1600, quadrature=False),
-        "from memgen.rf import simulate_rf_dsm, RFProblem\n"
+        "from memgen.rf import simulate_rf_dsm\nfrom memgen.rf_model import RFProblem\n"
         "before = rss()\n"
         "simulate_rf_dsm(RFProblem(200, 8.0, 8.0, 10, 0.1, 1e-3), [0])\n",
     ),
     "RF fit d=100 p=800 n=200 m=inf": (
         rf_fit_bytes(100, 800, 200),
-        "from memgen.rf import simulate_rf_dsm, RFProblem\n"
+        "from memgen.rf import simulate_rf_dsm\nfrom memgen.rf_model import RFProblem\n"
         "before = rss()\n"
         "simulate_rf_dsm(RFProblem(100, 8.0, 2.0, math.inf, 0.1, 1e-3), [0])\n",
     ),

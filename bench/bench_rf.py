@@ -22,7 +22,8 @@ import numpy as np
 import torch
 
 from memgen.rf import dsm_train_error, fit_rf_score, rf_features, sampled_dsm_moments
-from memgen.rf_theory import diffusion_coefficients, learning_curves
+from memgen.rf_model import diffusion_coefficients
+from memgen.rf_theory import learning_curves
 from timing import median_time  # bench/timing.py (the script directory is on sys.path)
 
 

@@ -9,7 +9,6 @@ import torch
 from scipy import special, stats
 
 from memgen.rf import (
-    RFProblem,
     averaged_dsm_moments,
     DISTANCES,
     dsm_train_error,
@@ -21,12 +20,12 @@ from memgen.rf import (
     population_moments,
     rf_features,
     sampled_dsm_moments,
-    sampled_test_error,
     score_distances,
     score_error,
     simulate_rf_dsm,
 )
-from memgen.rf_theory import diffusion_coefficients, learning_curves
+from memgen.rf_model import RFProblem, diffusion_coefficients
+from memgen.rf_theory import learning_curves
 
 
 def _setup(d=12, p=20, n=15, seed=0):
@@ -138,7 +137,10 @@ def test_exact_test_error_matches_fresh_samples():
     a2, h = (float(v) for v in diffusion_coefficients(t))
     Bt = fit_rf_score(sampled_dsm_moments(X, W, 2, t, g), 1e-2)
     Om, Phi = population_moments(W)
-    mc, se = sampled_test_error(Bt, W, t, torch.Generator().manual_seed(9), n_test=40_000)
+    g = torch.Generator().manual_seed(9)
+    x, z = (torch.randn(40_000, 30, generator=g) for _ in range(2))
+    per = ((math.sqrt(h) * rf_features(math.sqrt(a2) * x + math.sqrt(h) * z, W) @ Bt + z) ** 2).sum(1) / 30
+    mc, se = float(per.mean()), float(per.std() / math.sqrt(len(per)))
     assert a2 + h * score_error(Bt, Om, Phi) == pytest.approx(mc, abs=5 * se)
 
 

@@ -14,7 +14,7 @@ from memgen.rf import (
     score_error,
 )
 from memgen.rf_dynamics import readout, score_errors, scores_at, spectral_filter, spectral_fit, train_errors
-from memgen.rf_theory import diffusion_coefficients
+from memgen.rf_model import diffusion_coefficients
 
 
 def _problem(d=8, p=24, n=10, m=3, t=0.1, lam=1e-3, seed=0):

@@ -31,7 +31,7 @@ from typing import Callable
 
 import torch
 
-from memgen.rf_theory import RFProblem, diffusion_coefficients, gauss_hermite, resolve_activation  # noqa: F401 (RFProblem re-exported)
+from memgen.rf_model import RFProblem, diffusion_coefficients, gauss_hermite, resolve_activation
 from memgen.seeding import torch_generator
 
 MAX_MEHLER_ORDER = 500  # the Hermite coefficients come from 100-node quadrature: no higher orders
@@ -278,21 +278,6 @@ def score_error(Bt: torch.Tensor, Omega: torch.Tensor, Phi: torch.Tensor) -> flo
     """E_score = (1/d) E_y ‖B f(y) + y‖² = (1/d)[Tr(B Ω Bᵀ) + 2 Tr(B Φ) + d], y ~ N(0, I_d)."""
     d = Bt.shape[1]
     return (float((Bt * (Omega @ Bt)).sum()) + 2 * float((Bt * Phi).sum()) + d) / d
-
-
-def sampled_test_error(Bt, W, t, g, n_test: int = 10_000, activation="tanh", chunk: int = 8192) -> tuple[float, float]:
-    """Monte Carlo E_test = (1/d) E‖√h s(a x + √h z) + z‖² on fresh (x, z); returns (mean, standard error)."""
-    d = W.shape[1]
-    a2, h = (float(v) for v in diffusion_coefficients(t))
-    vals = []
-    for start in range(0, n_test, chunk):
-        k = min(chunk, n_test - start)
-        x = torch.randn(k, d, generator=g, dtype=W.dtype, device=W.device)
-        z = torch.randn(k, d, generator=g, dtype=W.dtype, device=W.device)
-        s = rf_features(math.sqrt(a2) * x + math.sqrt(h) * z, W, activation) @ Bt
-        vals.append(((math.sqrt(h) * s + z) ** 2).sum(1) / d)
-    v = torch.cat(vals)
-    return float(v.mean()), float(v.std() / math.sqrt(len(v)))
 
 
 def empirical_score(y: torch.Tensor, X: torch.Tensor, t: float) -> torch.Tensor:

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from memgen.rf import dsm_moments, empirical_score, fit_rf_score, rf_features
-from memgen.rf_theory import diffusion_coefficients
+from memgen.rf_model import diffusion_coefficients
 
 
 @dataclass

@@ -31,7 +31,8 @@ import pandas as pd
 
 from memgen.grids import log_grid, m_label, parse_m
 from memgen.io import provenance, read_tables, write_table
-from memgen.rf_theory import RFProblem, learning_curves
+from memgen.rf_model import RFProblem
+from memgen.rf_theory import learning_curves
 
 # Planning (point lists, block counts) imports neither torch nor memgen.rf: the Snakefile
 # calls it at every start. The simulation imports them when it runs.

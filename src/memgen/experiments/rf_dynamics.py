@@ -34,7 +34,7 @@ import pandas as pd
 from memgen.grids import log_grid, m_label, parse_m
 from memgen.io import provenance, read_tables, write_table
 from memgen.onset import bootstrap_over_seeds, generalization_step, memorization_step, power_law_over_seeds
-from memgen.rf_theory import RFProblem
+from memgen.rf_model import RFProblem
 
 KEYS = ["psi_n", "m"]
 CURVES = (
@@ -79,7 +79,7 @@ def simulate(cfg: dict, psi_n: float, seed: int, device: str = "cpu") -> pd.Data
         rf_features,
     )
     from memgen.rf_dynamics import score_errors, scores_at, spectral_filter, spectral_fit, train_errors
-    from memgen.rf_theory import diffusion_coefficients
+    from memgen.rf_model import diffusion_coefficients
 
     ex = cfg["experiment"]
     times = log_grid(ex["times"])

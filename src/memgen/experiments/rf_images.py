@@ -31,7 +31,7 @@ from memgen.io import provenance, write_npz, write_table
 from memgen.memorization import nearest_neighbours
 from memgen.rf import averaged_dsm_moments, dsm_moments, dsm_train_error, fit_rf_score
 from memgen.rf_sampling import fit_rf_score_path, sample_reverse_sde
-from memgen.rf_theory import diffusion_coefficients
+from memgen.rf_model import diffusion_coefficients
 from memgen.seeding import torch_generator
 
 
