@@ -121,6 +121,9 @@ def test_simulate_point_is_deterministic_and_shares_data_across_m():
     # the twin has the model's spread (to sampling error, N = 200 in d = 6), the true law the data's
     assert rows["moment_matched"]["spread"] == pytest.approx(rows["model"]["spread"], rel=0.25)
     assert rows["true_law"]["spread"] == pytest.approx(1.0, abs=0.25)
+    # the control has the model's spread around the true mean, and sees no training point
+    assert rows["spread_matched"]["spread"] == pytest.approx(rows["model"]["spread"], rel=0.25)
+    assert rows["spread_matched"]["mean_error"] < 0.5 * max(rows["model"]["spread"], 1.0) ** 0.5
 
 
 def test_summary_carries_the_theory_and_wilson_intervals():

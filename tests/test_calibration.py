@@ -10,6 +10,7 @@ from memgen.calibration import (
     copies_mixture,
     moment_matched_sample,
     reference_generators,
+    spread_matched_sample,
 )
 from memgen.experiments.bridge import full_dimensional_metric
 from memgen.kde import probability_positive
@@ -27,6 +28,34 @@ def test_moment_matched_sample_has_the_samples_mean_and_covariance():
     torch.testing.assert_close(torch.cov(out.T), cov, rtol=0.02, atol=0.02)
     with pytest.raises(ValueError, match="shape"):
         moment_matched_sample(samples[:1], 10, g)
+
+
+def test_spread_matched_sample_has_the_true_mean_and_the_samples_mean_variance():
+    """Draws of N(μ, s² I) with s² = tr Σ̂/d: isotropic, centred on the given mean (not the samples'), with
+    the samples' mean variance, whatever their covariance."""
+    g = torch.Generator().manual_seed(4)
+    A = torch.tensor([[2.0, 0.0, 0.0], [1.0, 0.5, 0.0], [0.0, -1.0, 0.3]], dtype=torch.float64)
+    samples = torch.randn(500, 3, generator=g, dtype=torch.float64) @ A.T + torch.tensor([1.0, -2.0, 0.5])
+    out = spread_matched_sample(samples, 200_000, g, mean=0.5)
+    s2 = float(torch.diagonal(torch.cov(samples.T)).mean())
+    assert ((out.mean(0) - 0.5).abs() < 5 * (s2 / 200_000) ** 0.5).all()
+    torch.testing.assert_close(torch.cov(out.T), s2 * torch.eye(3, dtype=torch.float64), rtol=0, atol=0.02 * s2)
+    with pytest.raises(ValueError, match="shape"):
+        spread_matched_sample(samples[:1], 10, g)
+
+
+def test_adding_the_control_left_the_other_references_unchanged():
+    """The spread-matched draws come last in the stream: every other reference is what it was before."""
+    g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    train = torch.randn(6, 4, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+    samples = 2.0 * torch.randn(50, 4, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    refs = reference_generators(train, samples, g1)
+    truth = torch.randn(50, 4, generator=g2, dtype=torch.float64)
+    assert torch.equal(refs["true_law"], truth)
+    for name, fraction in COPY_FRACTIONS.items():
+        assert torch.equal(refs[name], copies_mixture(train, truth, fraction, g2))
+    assert torch.equal(refs["moment_matched"], moment_matched_sample(samples, 50, g2))
+    assert torch.equal(refs["spread_matched"], spread_matched_sample(samples, 50, g2))
 
 
 def test_copies_mixture_replaces_exactly_the_fraction():

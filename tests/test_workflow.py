@@ -348,7 +348,13 @@ def test_quick_unet_tables(quick_run):
     assert g.e_og_scaled.iloc[0] == pytest.approx(1.0) and g.e_tg_scaled.iloc[0] == pytest.approx(1.0)
     assert (g.e_og_mean > 0).all() and (g.e_tg_mean > 0).all()
     assert ((g.ci_low_grid <= g.p_positive_grid) & (g.p_positive_grid <= g.ci_high_grid)).all()
-    for ref in ("true_law", "moment_matched", "copies_25", "copies_100"):  # the calibration, scored per trial
+    for ref in (
+        "true_law",
+        "moment_matched",
+        "copies_25",
+        "copies_100",
+        "spread_matched",
+    ):  # the calibration, per trial
         assert ((g[f"ci_low_{ref}"] <= g[f"p_positive_{ref}"]) & (g[f"p_positive_{ref}"] <= g[f"ci_high_{ref}"])).all()
     for name in ("caption", "caption_width_n"):  # the protocols of config.yaml, scored on the same trials
         for suffix in (f"_{name}", f"_{name}_grid", f"_{name}_true_law", f"_{name}_grid_copies_100"):

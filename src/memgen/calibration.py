@@ -11,7 +11,11 @@ samples, they tell how P(Δ>0) responds to spread and to copying separately
   samples — the model's first two moments, and through them all it knows of the training set;
 - ``copies_5``, ``copies_25``, ``copies_100``: the true-law draws with the first ⌊f N⌉ rows replaced
   by training points drawn uniformly with replacement, f = 5 %, 25 %, 100 % — known copying, the
-  right spread otherwise.
+  right spread otherwise;
+- ``spread_matched``: N draws from N(μ, s² I_d), μ the true law's mean and s² = tr Σ̂ / d the mean
+  variance of the model's samples — blind to the training set (a single number of the model's, its
+  spread), the control of what spread alone does to P(Δ>0). The twin is not blind: for n ≲ d its
+  mean and its rank-(n − 1) covariance encode the training points.
 
 The true-law draws and the copy indices come from one generator in a fixed order, so the copy
 mixtures differ from ``true_law`` only in the copied rows (common random numbers).
@@ -22,7 +26,7 @@ from __future__ import annotations
 import torch
 
 COPY_FRACTIONS = {"copies_5": 0.05, "copies_25": 0.25, "copies_100": 1.0}
-REFERENCE_GENERATORS = ("true_law", "moment_matched", *COPY_FRACTIONS)
+REFERENCE_GENERATORS = ("true_law", "moment_matched", *COPY_FRACTIONS, "spread_matched")
 MODEL = "model"
 GENERATORS = (MODEL, *REFERENCE_GENERATORS)
 
@@ -38,6 +42,17 @@ def moment_matched_sample(samples: torch.Tensor, size: int, generator: torch.Gen
     root = evecs * evals.clamp_min(0.0).sqrt()
     z = torch.randn(size, x.shape[1], generator=generator, dtype=torch.float64)
     return mean + z @ root.T
+
+
+def spread_matched_sample(
+    samples: torch.Tensor, size: int, generator: torch.Generator, mean: float = 0.0
+) -> torch.Tensor:
+    """``size`` draws of mean + s z, z ~ N(0, I_d), with s² = tr Σ̂ / d, Σ̂ (divisor N − 1) the covariance of
+    ``samples`` (N, d): the model's spread around the true mean, and nothing else of the model."""
+    if samples.ndim != 2 or len(samples) < 2:
+        raise ValueError(f"spread matching needs an (N ≥ 2, d) sample, got shape {tuple(samples.shape)}")
+    spread = samples.to(torch.float64).var(0, unbiased=True).mean().sqrt()
+    return mean + spread * torch.randn(size, samples.shape[1], generator=generator, dtype=torch.float64)
 
 
 def copies_mixture(
@@ -58,11 +73,13 @@ def reference_generators(
 ) -> dict:
     """The reference sets of the module doc, each as large as ``samples``: {name: (N, d) float64 tensor}; the
     true law is N(mean, std² I_d) (N(0, I_d) by default; Paper B's pixels: N(0.5, 0.1²)).
-    Draw order (fixed): the true-law sample, the copy indices per fraction, the moment-matched noise."""
+    Draw order (fixed): the true-law sample, the copy indices per fraction, the moment-matched noise, the
+    spread-matched noise (last, so that adding it left every other reference unchanged)."""
     size, d = samples.shape
     truth = mean + std * torch.randn(size, d, generator=generator, dtype=torch.float64)
     out = {"true_law": truth}
     for name, fraction in COPY_FRACTIONS.items():
         out[name] = copies_mixture(train, truth, fraction, generator)
     out["moment_matched"] = moment_matched_sample(samples, size, generator)
+    out["spread_matched"] = spread_matched_sample(samples, size, generator, mean)
     return {name: out[name] for name in REFERENCE_GENERATORS}

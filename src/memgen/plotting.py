@@ -94,12 +94,14 @@ GENERATOR_LABEL = {
     "copies_5": "5 % training copies",
     "copies_25": "25 % training copies",
     "copies_100": "100 % training copies",
+    "spread_matched": "control: true mean, model's spread",
 }
 # the references drawn in grey shades (the twin takes each model's colour)
 REFERENCE_STYLE = {
     "true_law": dict(color="0.1", marker="x", ls="-", lw=1.0),
     "copies_5": dict(color="0.45", marker="v", ls="-", lw=0.9),
     "copies_25": dict(color="0.65", marker="^", ls="-", lw=0.9),
+    "spread_matched": dict(color="0.3", marker="P", ls="--", lw=0.9),
 }
 
 
