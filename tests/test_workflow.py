@@ -41,6 +41,7 @@ FIGURES = [
     "unet_samples",
     "bridge_transition",
     "bridge_phase",
+    "bridge_sensitivity",
 ]
 RF_EXPERIMENTS = ["learning_curves", "vs_psi_n", "phase_diagram", "role_of_m"]
 RF_FIGURES = ["rf_learning_curves", "rf_vs_psin", "rf_phase_diagram", "rf_role_of_m", "rf_memorization"]

@@ -10,7 +10,7 @@ rule bridge_simulation_block:
     log:
         logs("bridge/{experiment}/block{block}.log"),
     wildcard_constraints:
-        experiment="transition|phase",
+        experiment="transition|phase|sensitivity",
     conda:
         ENV
     params:
@@ -60,3 +60,21 @@ rule bridge_theory:
     shell:
         "python -m memgen.experiments.bridge theory {wildcards.experiment} --config {params.config:q} --out {output.table} "
         "> {log} 2>&1"
+
+
+rule bridge_sensitivity:
+    input:
+        tables=bridge_blocks("sensitivity"),
+        code=module_sources("memgen.experiments.bridge"),
+    output:
+        table=results("bridge/sensitivity/summary.parquet"),
+        meta=results("bridge/sensitivity/summary.json"),
+    log:
+        logs("bridge/sensitivity/summary.log"),
+    conda:
+        ENV
+    params:
+        config=as_json(stage_config("bridge", "sensitivity")),
+    shell:
+        "python -m memgen.experiments.bridge summarise sensitivity --config {params.config:q} --out {output.table} "
+        "{input.tables} > {log} 2>&1"

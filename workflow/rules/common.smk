@@ -187,7 +187,7 @@ STAGE_EXPERIMENTS = {
     "rf": (*RF_FIGURES.values(), "dynamics"),
     "rf_images": ("learning_curves", "generation"),
     "unet": ("gaussian", "memorization"),
-    "bridge": ("transition", "phase"),
+    "bridge": ("transition", "phase", "sensitivity"),
 }
 JOB_SET_KEYS = ("datasets",)
 
@@ -426,5 +426,8 @@ FIGURE_REGISTRY = {
         )
         for name, kind in BRIDGE_FIGURES.items()
     },
+    "bridge_sensitivity": figure_spec(
+        BRIDGE, {"summary": results("bridge/sensitivity/summary.parquet")}, stage_config("bridge", "sensitivity")
+    ),
 }
 FIGURES = list(FIGURE_REGISTRY)

@@ -26,7 +26,10 @@ Command line (one Snakemake job = one block of points, every seed):
     python -m memgen.experiments.bridge summarise KIND --config JSON --out S.parquet --crossings C.parquet T1.parquet ...
     python -m memgen.experiments.bridge theory KIND --config JSON --out T.parquet
 
-KIND is ``transition`` (ψ_n grid × ψ_p list × m list) or ``phase`` ((ψ_n, ψ_p) grid × m list).
+KIND is ``transition`` (ψ_n grid × ψ_p list × m list), ``phase`` ((ψ_n, ψ_p) grid × m list) or
+``sensitivity`` (a few (ψ_n, ψ_p, m) points: P(Δ>0) of the model and of the true law against the number N
+of original and generated points and the generated set's kernel width, :func:`sensitivity_point`; its
+summary has no crossings).
 X, W and the original set derive from (seed, d, n, p, seed index): common random numbers across m.
 """
 
@@ -47,12 +50,14 @@ from memgen.rf_theory import learning_curves
 # Planning (point lists, block counts) imports no torch: the Snakefile calls it at every start.
 # The simulation imports torch, the KDE metrics and the RF sampler when it runs.
 
-KINDS = ("transition", "phase")
+KINDS = ("transition", "phase", "sensitivity")
 
 
 def experiment_points(kind: str, cfg: dict) -> list[tuple[float, float, str]]:
     """(ψ_n, ψ_p, m label) of experiment ``kind``; ``cfg`` is the stage slice {shared, experiment = bridge.<kind>}."""
     ex = cfg["experiment"]
+    if kind == "sensitivity":
+        return [(float(q["psi_n"]), float(q["psi_p"]), m_label(parse_m(q["m"]))) for q in ex["points"]]
     psi_n = log_grid(ex["psi_n"])
     psi_p = ex["psi_p"] if kind == "transition" else log_grid(ex["psi_p"])
     return [(float(a), float(b), m_label(parse_m(m))) for m in ex["m"] for b in psi_p for a in psi_n]
@@ -67,10 +72,10 @@ def block_points(kind: str, cfg: dict, block: int) -> list[tuple[float, float, s
     return experiment_points(kind, cfg)[block :: n_blocks(kind, cfg)]
 
 
-def full_dimensional_metric(train, original, generated, sigma: float = 1.0) -> dict:
+def full_dimensional_metric(train, original, generated, sigma: float = 1.0, generated_width: float = 1.0) -> dict:
     """log E_TG, log E_OG (the L² distances of the KDEs, in log space) and Δ = E_TG − E_OG as sign and log|Δ|
     (:func:`memgen.kde.transition_delta`: the ∫ρ_G² terms and the diagonal self-overlaps cancel); widths σ size^{−1/d} (:func:`memgen.linear.kernel_width_large_d`,
-    Paper B's widths of ρ_T and ρ_O). Arguments: (points, d) tensors."""
+    Paper B's widths of ρ_T and ρ_O), the generated set's times ``generated_width``. Arguments: (points, d) tensors."""
     from memgen.kde import (
         LOG_2,
         check_equal_diagonals,
@@ -85,6 +90,7 @@ def full_dimensional_metric(train, original, generated, sigma: float = 1.0) -> d
 
     d = train.shape[1]
     e_t, e_o, e_g = (float(kernel_width_large_d(sigma, d, len(s))) for s in (train, original, generated))
+    e_g *= generated_width
     check_equal_diagonals(d, e_t, len(train), e_o, len(original))
     pairs_t, pairs_o = log_pair_overlap(train, e_t), log_pair_overlap(original, e_o)
     self_t, self_o = (
@@ -162,8 +168,54 @@ def simulate_point(psi_n: float, psi_p: float, m: str, s: int, cfg: dict, seed: 
     ]
 
 
+def sensitivity_point(psi_n: float, psi_p: float, m: str, s: int, cfg: dict, seed: int) -> list[dict]:
+    """One (ψ_n, ψ_p, m, seed index) of the sensitivity study: the model fitted and sampled as in
+    :func:`simulate_point` (its own streams), N_max = max(N) generated points, N_max original points and
+    N_max fresh true-law draws; for every N of ``N`` the first N of each set, and for every factor of
+    ``eps_factors`` the generated set's kernel width times that factor: the sign of Δ for the model and for the
+    true law (one row each), with the model samples' spread. ``cfg``: {shared bridge keys, experiment}."""
+    import torch
+
+    from memgen.rf_sampling import fit_rf_score_path, sample_reverse_sde
+    from memgen.seeding import torch_generator
+
+    sh, ex = cfg["shared"], cfg["experiment"]
+    d, n_max = sh["d"], max(ex["N"])
+    n, p = max(2, round(psi_n * d)), max(1, round(psi_p * d))
+    g = torch_generator(seed, "bridge/sensitivity/data", d, n, p, s)
+    X = torch.randn(n, d, generator=g, dtype=torch.float64)
+    W = torch.randn(p, d, generator=g, dtype=torch.float64)
+    original = torch.randn(n_max, d, generator=g, dtype=torch.float64)
+    truth = torch.randn(n_max, d, generator=g, dtype=torch.float64)
+    mf = parse_m(m)
+    gm = torch_generator(seed, "bridge/sensitivity/noise", d, n, p, m_seed_key(mf), s)
+    model = fit_rf_score_path(X, W, log_grid(sh["times"]), mf, sh["lambda"], gm, sh["activation"], sh["baseline"])
+    gen = sample_reverse_sde(model, n_max, gm, sh["max_step"], sh["rel_step"])
+    if not bool(torch.isfinite(gen).all()):
+        raise FloatingPointError(f"bridge: non-finite samples at psi_n={psi_n}, psi_p={psi_p}, m={m}, seed {s}")
+    point = {"d": d, "n": n, "p": p, "psi_n": psi_n, "psi_p": psi_p, "m": m, "seed": s}
+    rows = []
+    for size in ex["N"]:
+        spread = float(gen[:size].var(0, unbiased=True).mean())
+        for factor in ex["eps_factors"]:
+            for name, samples in (("model", gen[:size]), ("true_law", truth[:size])):
+                metric = full_dimensional_metric(X, original[:size], samples, generated_width=factor)
+                rows.append(
+                    {**point, "N": size, "eps_factor": float(factor), "generator": name, "spread": spread, **metric}
+                )
+    return rows
+
+
 def simulate_block(kind: str, cfg: dict, block: int, seed: int) -> pd.DataFrame:
     sh = cfg["shared"]
+    if kind == "sensitivity":
+        rows = [
+            row
+            for a, b, m in block_points(kind, cfg, block)
+            for s in range(sh["seeds"])
+            for row in sensitivity_point(a, b, m, s, cfg, seed)
+        ]
+        return pd.DataFrame(rows).assign(experiment=kind)
     rows = [
         row
         for a, b, m in block_points(kind, cfg, block)
@@ -261,6 +313,22 @@ def summarise(df: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     return pd.concat([out, theory_gap(out.psi_n, out.psi_p, out.m, cfg["shared"])], axis=1)
 
 
+def summarise_sensitivity(df: pd.DataFrame) -> pd.DataFrame:
+    """Per (ψ_n, ψ_p, m, generator, N, width factor): P(Δ>0) over the seeds with its Wilson interval, and the
+    model samples' mean spread tr Σ̂/d."""
+    from memgen.kde import probability_positive
+
+    keys = ["psi_n", "psi_p", "m", "generator", "N", "eps_factor"]
+    rows = []
+    for key, grp in df.groupby(keys):
+        prop = probability_positive(grp.delta_sign)
+        row = dict(zip(keys, key))
+        row.update(n=int(grp.n.iloc[0]), p=int(grp.p.iloc[0]), seeds=len(grp), spread_mean=float(grp.spread.mean()))
+        row.update(p_positive=prop.p, ci_low=prop.low, ci_high=prop.high)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def half_crossings(summary: pd.DataFrame, column: str = "p_positive") -> pd.DataFrame:
     """Per (generator, ψ_p, m): the ψ_n where ``column`` first rises through ½, interpolated linearly in log ψ_n
     between the bracketing grid points, and its ratio to ψ_p (1 = at p = n). NaN-free: a curve that
@@ -299,7 +367,7 @@ def main(argv=None) -> None:
         p.add_argument("--out", required=True)
     sim.add_argument("--block", type=int, required=True)
     sim.add_argument("--seed", type=int, required=True)
-    summ.add_argument("--crossings", required=True)
+    summ.add_argument("--crossings", help="the crossings table (transition, phase)")
     summ.add_argument("tables", nargs="+")
     args = parser.parse_args(argv)
     start = time.perf_counter()
@@ -312,7 +380,12 @@ def main(argv=None) -> None:
             raise SystemExit(f"--block {args.block} is out of range: experiment {args.kind} has {nb} blocks")
         df = simulate_block(args.kind, args.config, args.block, args.seed)
         meta = provenance(args.config, args.seed, time.perf_counter() - start, block=args.block, kind=args.kind)
+    elif args.kind == "sensitivity":
+        df = summarise_sensitivity(read_tables(args.tables))
+        meta = provenance(args.config, None, time.perf_counter() - start, kind=args.kind, inputs=args.tables)
     else:
+        if not args.crossings:
+            raise SystemExit(f"summarise {args.kind}: --crossings is required")
         df = summarise(read_tables(args.tables), args.config)
         crossings = pd.concat([half_crossings(df), half_crossings(df, "p_positive_coord")], ignore_index=True)
         meta = provenance(args.config, None, time.perf_counter() - start, kind=args.kind, inputs=args.tables)
