@@ -116,8 +116,8 @@ def test_a_u_net_trial_reruns_within_the_spread_of_the_reference_trials(tmp_path
     """One trial of the CPU preset's Fig. 4 analogue (n = 4: a 0.16 M-parameter U-Net, 1,000 steps), with the
     reference job's config and seed, trained, sampled and scored by this checkout's three stages. Float32
     training on a CPU is not bit-reproducible across machines (nor across pack sizes), so the rerun must look
-    like one of the reference's 8 trials: each statistic within their range widened by half its width on
-    each side; the step count exactly."""
+    like one of the reference's 8 trials after the last step: each statistic within their range widened by
+    half its width on each side; the snapshot steps exactly."""
     table = "unet/gaussian/n4_b000.parquet"
     meta = json.loads((CPU / "tables" / table).with_suffix(".json").read_text())
     argv = meta["argv"]
@@ -183,8 +183,12 @@ def test_a_u_net_trial_reruns_within_the_spread_of_the_reference_trials(tmp_path
         )
         assert proc.returncode == 0, (module, proc.stderr[-3000:])
     rerun, reference = read_table(out), read_table(CPU / "tables" / table)
-    assert len(rerun) == 1 and rerun.n.tolist() == [4] and rerun.trial.tolist() == [0]
-    assert rerun.steps.tolist() == reference.steps.head(1).tolist()
+    # one row per kept snapshot (presets/cpu.yaml: unet.gaussian.snapshots), the same steps as the reference's
+    assert rerun.n.unique().tolist() == [4] and rerun.trial.unique().tolist() == [0]
+    assert rerun.step.tolist() == reference.loc[reference.trial == 0, "step"].tolist()
+    assert rerun.steps.unique().tolist() == reference.steps.unique().tolist()
+    rerun, reference = (t[t.step == t.steps] for t in (rerun, reference))
+    assert len(rerun) == 1 and len(reference) == 8
     for column in UNET_STATISTICS:
         low, high = reference[column].min(), reference[column].max()
         margin = (high - low) / 2

@@ -90,8 +90,9 @@ def test_paper_scale_dry_run_plans_every_figure(tmp_path):
         assert jobs[f"{stage}gaussian"] == 40 and jobs[f"{stage}memorization"] == 24
     assert jobs["unet_gaussian_block"] == 40 and jobs["unet_memorization"] == 24
     assert jobs["unet_gaussian_summary"] == 1 and jobs["unet_memorization_summary"] == 1
-    # bridge: 7 x 3 x 3 transition points and 6 x 6 x 2 phase points, 6 per job
-    assert jobs["bridge_simulation_block"] == 11 + 12 and jobs["bridge_summary"] == 2 and jobs["bridge_theory"] == 2
+    # bridge: 7 x 3 x 3 transition points, 6 x 6 x 2 phase points and 3 sensitivity points, 6 per job
+    assert jobs["bridge_simulation_block"] == 11 + 12 + 1 and jobs["bridge_sensitivity"] == 1
+    assert jobs["bridge_summary"] == 2 and jobs["bridge_theory"] == 2
     cfg = validate_config(
         yaml.safe_load((work / "config.yaml").read_text()), work / "workflow/schemas/config.schema.yaml"
     )
@@ -170,18 +171,19 @@ def test_every_notebook_import_is_a_code_input_of_its_figure_rule(tmp_path):
 
 
 def test_slurm_profile_groups_the_small_jobs(tmp_path):
-    """Paper scale through profiles/slurm (dry run): 315 jobs -> 15 group jobs + 184 single submissions
+    """Paper scale through profiles/slurm (dry run): 329 jobs -> 16 group jobs + 188 single submissions
     (152 of them the U-Nets' GPU jobs: training, sampling, and the study of m's scoring)."""
     work = copy_repo(tmp_path / "repo")
     proc = snakemake(work, "figures/all", "-n", "--profile", "profiles/slurm")
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     groups = re.findall(r"Group job (\w+)", out)
-    assert len(groups) == 15 and set(groups) == {"bridge", "data", "ldm", "rf_simulation", "rf_theory", "unet_score"}
+    assert len(groups) == 16 and set(groups) == {"bridge", "data", "ldm", "rf_simulation", "rf_theory", "unet_score"}
     singles = [r for r in re.findall(r"^rule (\w+):", out, re.M) if not r.startswith("figures_all")]  # outside a group
-    assert len(singles) == 184 and not {
+    assert len(singles) == 188 and not {
         "ldm_hellinger_block",
         "rf_simulation_block",
+        "rf_dynamics_block",
         "rf_theory",
         "bridge_simulation_block",
         "unet_gaussian_block",
