@@ -180,7 +180,9 @@ def main(argv=None) -> int:
     if not has_cuda_device():  # the U-Net jobs (gpu=1 each) run single-threaded on the CPU: one per core
         cmd += ["--resources", f"gpu={args.cores if str(args.cores).isdigit() else os.cpu_count()}"]
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=REPO)
+    # the rules call `python`: this interpreter's, whether or not its environment is activated
+    path = os.pathsep.join((str(Path(sys.executable).parent), os.environ.get("PATH", "")))
+    proc = subprocess.run(cmd, cwd=REPO, env={**os.environ, "PATH": path})
     if proc.returncode != 0:
         print(f"memgen.reference: the {args.part} run failed (above); reference/ is unchanged", file=sys.stderr)
         return proc.returncode
