@@ -1,6 +1,6 @@
 """RF-DSM learning-curve theory: constants, closed-form limits, implicit derivatives
 against finite differences, the m → ∞ limit, the solver over the phase diagram,
-and the qualitative facts of docs/rf-dsm-theory.md §8."""
+and the qualitative facts of docs/rf-dsm-theory.md §10."""
 
 import math
 from pathlib import Path
@@ -237,3 +237,36 @@ def test_role_of_m_on_either_side_of_p_equals_n():
     for pp in (8.0, 16.0, 64.0):
         e = learning_curves(pp, 2.0, np.array([1, np.inf]), 0.1, 1e-3).E_test
         assert e[1] > e[0]
+
+
+@pytest.mark.parametrize("t", [0.01, 0.1, 1.0])
+def test_distance_to_the_empirical_score_is_the_train_error_for_m_infinity(t):
+    """For m = ∞ the training law is what the loss averages over, so D_emp = E_train/h exactly. The two
+    sides come from different traces (D_emp from the leave-one-out norm ΔΓ with T4, T5; E_train from T1
+    and T5), so their agreement checks the algebra of docs/rf-dsm-theory.md §8."""
+    pp, pn = np.geomspace(0.25, 8, 9)[:, None], np.array([0.5, 1.0, 2.0, 4.0])[None, :]
+    lc = learning_curves(pp, pn, np.inf, t, 1e-3)
+    h = activation_constants("tanh", t).h
+    assert lc.converged.all()
+    np.testing.assert_allclose(lc.D_emp_train, lc.E_train / h, rtol=1e-10)
+
+
+@pytest.mark.parametrize("m", [1, 10, np.inf])
+def test_memorization_coordinate_limits(m):
+    """C lies in [0, 1), falls to 0 as ψ_n grows past ψ_p (no training point is absorbed; for m = 1 it
+    first peaks near ψ_n = ψ_p, the interpolation threshold) and grows with ψ_p at fixed ψ_n;
+    D_emp_true is a² + a⁴/h; for m = ∞, C = T1 (1 − 1/L1) < 1 − E_train(penalised)."""
+    c = activation_constants("tanh", 0.1)
+    pn = np.geomspace(0.25, 256, 12)
+    lc = learning_curves(4.0, pn, m, 0.1, 1e-3)
+    assert np.all((lc.C_emp_train >= 0) & (lc.C_emp_train < 1))
+    assert np.all(np.diff(lc.C_emp_train[pn >= 4.0]) < 0)
+    if m > 1:
+        assert np.all(np.diff(lc.C_emp_train) < 0)
+    assert lc.C_emp_train[-1] < 0.05 * lc.C_emp_train.max()
+    np.testing.assert_allclose(lc.D_emp_true_train, c.a2 + c.a2**2 / c.h, rtol=1e-14)
+    pp = np.geomspace(0.25, 8, 12)
+    along = learning_curves(pp, 1.0, m, 0.1, 1e-3, along_psi_p=True)
+    assert np.all(np.diff(along.C_emp_train) > 0)
+    if np.isinf(m):
+        assert np.all(along.C_emp_train < 1 - along.E_train_penalised)

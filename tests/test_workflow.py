@@ -31,6 +31,7 @@ FIGURES = [
     "rf_phase_diagram",
     "rf_role_of_m",
     "rf_memorization",
+    "rf_convergence",
     "rf_dynamics",
     "rf_images_learning_curves",
     "rf_images_memorization",
@@ -43,8 +44,15 @@ FIGURES = [
     "bridge_phase",
     "bridge_sensitivity",
 ]
-RF_EXPERIMENTS = ["learning_curves", "vs_psi_n", "phase_diagram", "role_of_m"]
-RF_FIGURES = ["rf_learning_curves", "rf_vs_psin", "rf_phase_diagram", "rf_role_of_m", "rf_memorization"]
+RF_EXPERIMENTS = ["learning_curves", "vs_psi_n", "phase_diagram", "role_of_m"]  # at the shared d
+RF_FIGURES = [
+    "rf_learning_curves",
+    "rf_vs_psin",
+    "rf_phase_diagram",
+    "rf_role_of_m",
+    "rf_memorization",
+    "rf_convergence",
+]
 UNET_FIGURES = ["unet_gaussian_transition", "unet_memorization_m", "unet_memorization_time", "unet_samples"]
 DEBIAN_FASHION = DEBIAN_FASHION_MNIST
 # Offline without Debian's dataset-fashion-mnist the image experiments use the MNIST subset only.
@@ -82,7 +90,7 @@ def test_paper_scale_dry_run_plans_every_figure(tmp_path):
     assert jobs["ldm_summary"] == 2
     for name in FIGURES:  # one rule per figure, generated from the registry
         assert jobs[f"figure_{name}"] == 1
-    assert jobs["rf_theory"] == 4 and jobs["rf_simulation_summary"] == 4
+    assert jobs["rf_theory"] == 5 and jobs["rf_simulation_summary"] == 5
     assert jobs["data_prepare"] == 2
     assert jobs["rf_images_learning_curves"] == 2 and jobs["rf_images_generate"] == 2
     # U-Net: 10 sizes n x ceil(20/5) trial blocks; 2 data sets x 4 n x 3 m; each trained, sampled, scored
@@ -97,8 +105,10 @@ def test_paper_scale_dry_run_plans_every_figure(tmp_path):
         yaml.safe_load((work / "config.yaml").read_text()), work / "workflow/schemas/config.schema.yaml"
     )
     shared = {k: cfg["rf"][k] for k in ("activation", "lambda", "d", "seeds", "points_per_job")}
-    blocks = sum(n_simulation_blocks(e, {"shared": shared, "experiment": cfg["rf"][e]}) for e in RF_EXPERIMENTS)
-    assert jobs["rf_simulation_block"] == blocks == 24 + 8 + 3 + 2
+    kinds = [*RF_EXPERIMENTS, "convergence"]
+    blocks = sum(n_simulation_blocks(e, {"shared": shared, "experiment": cfg["rf"][e]}) for e in kinds)
+    # convergence: the learning-curve grid (3 t x 3 m x 3 psi_n x 8 psi_p) at 3 d, 6 points per job
+    assert jobs["rf_simulation_block"] == blocks == 24 + 8 + 3 + 2 + 108
     assert not (work / "results").exists()
 
 
@@ -171,16 +181,16 @@ def test_every_notebook_import_is_a_code_input_of_its_figure_rule(tmp_path):
 
 
 def test_slurm_profile_groups_the_small_jobs(tmp_path):
-    """Paper scale through profiles/slurm (dry run): 329 jobs -> 16 group jobs + 188 single submissions
+    """Paper scale through profiles/slurm (dry run): 440 jobs -> 27 group jobs + 190 single submissions
     (152 of them the U-Nets' GPU jobs: training, sampling, and the study of m's scoring)."""
     work = copy_repo(tmp_path / "repo")
     proc = snakemake(work, "figures/all", "-n", "--profile", "profiles/slurm")
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     groups = re.findall(r"Group job (\w+)", out)
-    assert len(groups) == 16 and set(groups) == {"bridge", "data", "ldm", "rf_simulation", "rf_theory", "unet_score"}
+    assert len(groups) == 27 and set(groups) == {"bridge", "data", "ldm", "rf_simulation", "rf_theory", "unet_score"}
     singles = [r for r in re.findall(r"^rule (\w+):", out, re.M) if not r.startswith("figures_all")]  # outside a group
-    assert len(singles) == 188 and not {
+    assert len(singles) == 190 and not {
         "ldm_hellinger_block",
         "rf_simulation_block",
         "rf_dynamics_block",
@@ -293,6 +303,22 @@ def test_quick_rf_tables_agree_with_theory(quick_run):
         assert dev.median() < 0.03 and dev.max() < 0.2, (exp, dev.describe())
     meta = json.loads((quick_run / "results/quick/rf/learning_curves/simulation/block000.json").read_text())
     assert meta["config"]["shared"]["d"] == 40 and meta["seed"] == 20251122 and meta["block"] == 0
+
+
+def test_quick_rf_convergence_tables(quick_run):
+    """rf.convergence simulates its grid at each of its d (quick: 16 and 32, 2 seeds) beside the d → ∞ limit of
+    C, D_emp and D_true: every curve finite, every simulated point carrying its deviation and agreement."""
+    theory = pd.read_parquet(quick_run / "results/quick/rf/convergence/theory.parquet")
+    curves = ["C_emp_train", "D_emp_train", "D_true_train", "D_ratio_train", "D_perp_train"]
+    assert np.isfinite(theory[curves].to_numpy()).all() and (theory.C_emp_train >= 0).all()
+    assert theory[np.isclose(theory.psi_p, 8.0)].t.nunique() > 10  # C against t at (psi_n, psi_p) = (1, 8)
+    sim = pd.read_parquet(quick_run / "results/quick/rf/convergence/simulation.parquet")
+    assert sorted(sim.d.unique()) == [16, 32] and (sim.C_emp_train_count == 2).all()
+    assert sim.groupby("d").size().tolist() == [6, 6]
+    for key in curves:
+        assert np.isfinite(sim[[f"{key}_mean", f"{key}_theory", f"{key}_deviation"]].to_numpy()).all(), key
+        assert sim[f"{key}_agrees"].dtype == bool
+    assert sim[sim.d == 32].D_true_train_deviation.abs().median() < 0.1
 
 
 def test_quick_role_of_m_memorization_coordinate(quick_run):
@@ -458,9 +484,9 @@ def test_rerun_semantics(quick_run):
     th = work / "src" / "memgen" / "rf_theory.py"
     th.write_text(th.read_text() + "\n# edited\n")
     jobs = dry()
-    assert jobs["rf_theory"] == 4 and jobs["rf_simulation_summary"] == 4
+    assert jobs["rf_theory"] == 5 and jobs["rf_simulation_summary"] == 5
     assert all(jobs[f"figure_{name}"] == 1 for name in RF_FIGURES)
-    assert jobs["rf_simulation_block"] == 8 + 3 + 1 + 1
+    assert jobs["rf_simulation_block"] == 8 + 3 + 1 + 1 + 1
     assert not any(job.startswith("ldm_") or job.startswith("kde") or job.startswith("unet") for job in jobs)
     th.write_text(th.read_text().replace("\n# edited\n", ""))
     # editing the training loop retrains, resamples and rescores every U-Net, and reruns their figures only

@@ -50,6 +50,7 @@ PARTS = {
         ("rf_learning_curves", "rf_vs_psin", "rf_phase_diagram", "rf_role_of_m", "rf_memorization"),
         ("rf",),
     ),
+    "rf_convergence": Part("paper", ("presets/paper.yaml",), ("rf_convergence",), ("rf/convergence",)),
     "rf_dynamics": Part("paper", ("presets/paper.yaml",), ("rf_dynamics",), ("rf_dynamics",)),
     "rf_images": Part(
         "paper",

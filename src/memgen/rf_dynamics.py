@@ -1,4 +1,4 @@
-"""Gradient descent on the random-features DSM objective, in closed form (``docs/rf-dsm-theory.md`` §8).
+"""Gradient descent on the random-features DSM objective, in closed form (``docs/rf-dsm-theory.md`` §9).
 
 The ridge-DSM objective of :mod:`memgen.rf` is quadratic in the read-out (Bᵀ ∈ R^{p×d}):
 

@@ -79,3 +79,14 @@ class RFProblem:
     @property
     def n(self) -> int:
         return max(1, round(self.psi_n * self.d))
+
+
+def segment_geometry(D_emp, D_true, D_emp_true, C) -> dict:
+    """Where a learned score s sits relative to the segment from the true score (−y) to the empirical score
+    s_emp, in the L² geometry of a law (``docs/rf-dsm-theory.md`` §8): with s + y = C (s_emp + y) + e,
+    e ⟂ (s_emp + y),
+
+        D_ratio = D_emp/D_true,   D_perp = (1/d) E‖e‖² = D_true − C² D_emp_true   (along the segment: C² D_emp_true).
+
+    Arrays or scalars, per seed or per limit; keys suffixed ``_train`` (the noised training law)."""
+    return {"D_ratio_train": D_emp / D_true, "D_perp_train": D_true - C**2 * D_emp_true}

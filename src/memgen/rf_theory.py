@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from memgen.rf_model import activation_function, diffusion_coefficients, gauss_hermite
+from memgen.rf_model import activation_function, diffusion_coefficients, gauss_hermite, segment_geometry
 
 STEPS_PER_DECADE = 40  # ridge continuation (docs/rf-dsm-theory.md §7)
 
@@ -83,6 +83,9 @@ class MasterCoefficients:
         τ = 𝒯/m = w1/L1 + w2/L2,  T1 = 1 − τ + k r τ²,  T2 = k2 r τ
 
     with k = μ₁² ψ_p h and k2 = μ₁ √h ψ_p. For m = ∞: α2 = β2 = 0 (L2 ≡ 1), w1 = 0, w2 = 1.
+    ᾱ = (ψ_p/ψ_n) μ₁² a² and β̄ = (ψ_p/ψ_n) v_t² are the part of α1, β1 that a training point's mean
+    feature E_z ϱ(W(a x_i + √h z)/√d) contributes, shared by its m noise draws (docs/rf-dsm-theory.md §8);
+    inv_m = 1/m (0 for m = ∞).
     """
 
     psi_p: np.ndarray
@@ -98,6 +101,9 @@ class MasterCoefficients:
     w2: np.ndarray
     k: np.ndarray
     k2: np.ndarray
+    alpha_bar: np.ndarray
+    beta_bar: np.ndarray
+    inv_m: np.ndarray
 
 
 def master_coefficients(c: ActivationConstants, psi_p, psi_n, m) -> MasterCoefficients:
@@ -130,6 +136,9 @@ def master_coefficients(c: ActivationConstants, psi_p, psi_n, m) -> MasterCoeffi
         w2=pick((mf - 1) / mf, 1.0),
         k=mu12 * psi_p * h,
         k2=c.mu1 * np.sqrt(h) * psi_p,
+        alpha_bar=ratio * mu12 * a2,
+        beta_bar=ratio * c.v2,
+        inv_m=pick(1 / mf, 0.0),
     )
 
 
@@ -264,14 +273,35 @@ def solve_along_psi_p(
     return q, r, ok.astype(bool)
 
 
+CURVES = (
+    "E_train",
+    "E_train_penalised",
+    "E_test",
+    "E_score",
+    "D_emp_train",
+    "D_true_train",
+    "D_emp_true_train",
+    "C_emp_train",
+    "D_ratio_train",
+    "D_perp_train",
+)  # the theory's curves, named as the simulation's columns (memgen.rf)
+
+
 @dataclass(frozen=True)
 class LearningCurve:
-    """Errors of docs/rf-dsm-theory.md §6 (arrays over the broadcast inputs)."""
+    """Errors of docs/rf-dsm-theory.md §6 and the distances of §8 under the noised training law
+    (arrays over the broadcast inputs)."""
 
     E_train: np.ndarray
     E_train_penalised: np.ndarray
     E_test: np.ndarray
     E_score: np.ndarray
+    D_emp_train: np.ndarray
+    D_true_train: np.ndarray
+    D_emp_true_train: np.ndarray
+    C_emp_train: np.ndarray
+    D_ratio_train: np.ndarray
+    D_perp_train: np.ndarray
     q: np.ndarray
     r: np.ndarray
     converged: np.ndarray
@@ -292,7 +322,8 @@ def t1_t2_and_gradient(q, r, co: MasterCoefficients):
 
 
 def errors_from_traces(q, r, co: MasterCoefficients, c: ActivationConstants, lam) -> dict[str, np.ndarray]:
-    """E_train, E_train (penalised), E_test, E_score from (q, r) at z = −λ, ζ = 0 (docs/rf-dsm-theory.md §6):
+    """E_train, E_train (penalised), E_test, E_score from (q, r) at z = −λ, ζ = 0 (docs/rf-dsm-theory.md §6),
+    and the distances of :func:`train_law_distances` (:data:`CURVES`):
 
         T1 = 1 − τ + k r τ², T2 = k2 r τ, T4 = dT1/dζ, T5 = dT1/dz,
         E_train(pen) = 1 − T1, E_train = 1 − T1 − λT5,
@@ -309,11 +340,45 @@ def errors_from_traces(q, r, co: MasterCoefficients, c: ActivationConstants, lam
     T4 = np.einsum("...i,...i->...", grad, dqr[..., 0])
     T5 = np.einsum("...i,...i->...", grad, dqr[..., 1])
     E_test = 1 - 2 * c.mu1 * np.sqrt(c.h) * T2 + c.mu1**2 * T4 + c.mu_star2 * T5
-    return {
+    errors = {
         "E_train": 1 - T1 - lam * T5,
         "E_train_penalised": 1 - T1,
         "E_test": E_test,
         "E_score": (E_test - c.a2) / c.h,
+    }
+    return {**errors, **train_law_distances(q, r, T2, T4, T5, errors, co, c)}
+
+
+def train_law_distances(q, r, T2, T4, T5, errors: dict, co: MasterCoefficients, c: ActivationConstants) -> dict:
+    """The learned score against the empirical and the true score under the noised training law
+    y = a x_i + √h z (i uniform, z fresh), as d → ∞ (docs/rf-dsm-theory.md §8). With
+    ρ = (ᾱ r + β̄ q)/L1, the share of a training point's mean feature that the fit absorbs,
+
+        C          = μ₁ √h T2 ρ,
+        ΔΓ         = ((1 − ρ)² − 1) (μ₁² a² T4 + v_t² T5)/h + (ρ²/m) ((μ₁² h T4 + s_t² T5)/h + 1/h − 2μ₁ T2/√h),
+        D_emp      = E_test/h + ΔΓ,
+        D_true     = E_score + ΔΓ + 2 μ₁ a² T2 ρ/√h,
+        D_emp_true = a² + a⁴/h,
+
+    assuming the empirical score concentrates on the denoising target, s_emp(a x_i + √h z) = −z/√h
+    (a softmax over n points dominated by x_i: log n ≪ a² d/h)."""
+    a2, h, mu1 = c.a2, c.h, c.mu1
+    L1, _ = denominators(q, r, co)
+    rho = (co.alpha_bar * r + co.beta_bar * q) / L1
+    mean_feature = (mu1**2 * a2 * T4 + c.v2 * T5) / h  # (1/d) E_x ‖B E_z φ(a x + √h z)‖² at fresh x
+    noise_feature = (mu1**2 * h * T4 + c.s2 * T5) / h  # (1/d) E ‖B (φ − E_z φ)‖²
+    delta_gamma = ((1 - rho) ** 2 - 1) * mean_feature + co.inv_m * rho**2 * (
+        noise_feature + 1 / h - 2 * mu1 * T2 / np.sqrt(h)
+    )
+    out = {
+        "D_emp_train": errors["E_test"] / h + delta_gamma,
+        "D_true_train": errors["E_score"] + delta_gamma + 2 * mu1 * a2 * T2 * rho / np.sqrt(h),
+        "D_emp_true_train": np.full_like(rho, a2 + a2**2 / h),
+        "C_emp_train": mu1 * np.sqrt(h) * T2 * rho,
+    }
+    return {
+        **out,
+        **segment_geometry(*(out[k] for k in ("D_emp_train", "D_true_train", "D_emp_true_train", "C_emp_train"))),
     }
 
 
@@ -330,7 +395,7 @@ def learning_curves(
         q, r, ok = solve_along_psi_p(psi_p, psi_n, m, t, lam, activation)
     else:
         q, r, ok = np.empty(shape), np.empty(shape), np.empty(shape, dtype=bool)
-    out = {key: np.empty(shape) for key in ("E_train", "E_train_penalised", "E_test", "E_score")}
+    out = {key: np.empty(shape) for key in CURVES}
     for sel, c, co, lam_sel in _by_time(activation, psi_p, psi_n, m, t, lam):
         if not along_psi_p:
             q[sel], r[sel], ok[sel] = _ridge_continuation(co, lam_sel, STEPS_PER_DECADE)
@@ -340,7 +405,7 @@ def learning_curves(
 
 
 def train_error_wide_limit(width_ratio, t, activation: str | Callable = "tanh"):
-    """m = ∞, λ → 0, ψ_n → ∞ at fixed ψ_p/ψ_n = ϱ_w (docs/rf-dsm-theory.md §9):
+    """m = ∞, λ → 0, ψ_n → ∞ at fixed ψ_p/ψ_n = ϱ_w (docs/rf-dsm-theory.md §10):
 
     E_train → a²ρ/(h + a²ρ),  ρ ∈ (0, 1] the root of v_t² ρ² + (s_t² + v_t²(ϱ_w − 1)) ρ − s_t² = 0.
     """

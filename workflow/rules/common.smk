@@ -145,6 +145,7 @@ RF_FIGURES = {
     "rf_vs_psin": "vs_psi_n",
     "rf_phase_diagram": "phase_diagram",
     "rf_role_of_m": "role_of_m",
+    "rf_convergence": "convergence",
 }
 # Bridge figures (Paper B's metric on Paper A's RF models) -> their experiment
 BRIDGE_FIGURES = {"bridge_transition": "transition", "bridge_phase": "phase"}

@@ -6,6 +6,8 @@ One experiment = one figure, named by ``kind``:
     vs_psi_n         E vs ψ_n for each (m, ψ_p) at one t
     phase_diagram    E_test − E_train and E_score over a log (ψ_n, ψ_p) grid, per m
     role_of_m        E vs m (1 … m_max and ∞) at one ψ_n, for each ψ_p
+    convergence      D_emp, D_true and C of the learning-curve grid at several d, against their d → ∞
+                     limit (``docs/rf-dsm-theory.md`` §8), and C against t at one (ψ_n, ψ_p)
 
 Command line (the config slice is ``{activation, lambda, d, seeds, points_per_job, experiment}``):
 
@@ -31,14 +33,16 @@ import pandas as pd
 
 from memgen.grids import log_grid, m_label, parse_m
 from memgen.io import provenance, read_tables, write_table
-from memgen.rf_model import RFProblem
-from memgen.rf_theory import learning_curves
+from memgen.rf_model import RFProblem, segment_geometry
+from memgen.rf_theory import CURVES, learning_curves
 
 # Planning (point lists, block counts) imports neither torch nor memgen.rf: the Snakefile
 # calls it at every start. The simulation imports them when it runs.
 
-KINDS = ("learning_curves", "vs_psi_n", "phase_diagram", "role_of_m")
+KINDS = ("learning_curves", "vs_psi_n", "phase_diagram", "role_of_m", "convergence")
 ERRORS = ("E_train", "E_train_penalised", "E_test", "E_score")
+# A simulated mean agrees with the d → ∞ limit when within 3 % of it or within 3 standard errors over seeds
+AGREEMENT = (0.03, 3.0)
 
 
 def m_grid(m_max: int, num: int = 40) -> np.ndarray:
@@ -62,6 +66,13 @@ def experiment_points(kind: str, ex: dict, simulated: bool) -> list[tuple]:
     if kind == "role_of_m":
         ms = [parse_m(m) for m in ex["simulated_m"]] if simulated else m_grid(ex["m_max"])
         return [(ex["t"], m, ex["psi_n"], pp) for pp in ex["psi_p"] for m in ms]
+    if kind == "convergence":  # the learning-curve grid at several d, and C against t at one (ψ_n, ψ_p)
+        grid = log_grid(ex["simulated_psi_p" if simulated else "psi_p"])
+        pts = [(t, parse_m(m), pn, pp) for t in ex["times"] for m in ex["m"] for pn in ex["psi_n"] for pp in grid]
+        if not simulated:
+            at = ex["t_curve"]
+            pts += [(t, parse_m(m), at["psi_n"], at["psi_p"]) for m in ex["m"] for t in log_grid(at["t"])]
+        return pts
     raise ValueError(f"unknown experiment {kind!r}; expected one of {KINDS}")
 
 
@@ -76,8 +87,11 @@ def simulation_points(kind: str, cfg: dict) -> list[RFProblem]:
     """The points simulated at finite d, in a fixed order."""
     pts = experiment_points(kind, cfg["experiment"], simulated=True)
     sh = cfg["shared"]
+    dims = cfg["experiment"].get("d", [sh["d"]])  # rf.convergence simulates its grid at several d
     return [
-        RFProblem(sh["d"], float(pp), float(pn), m, float(t), sh["lambda"], sh["activation"]) for t, m, pn, pp in pts
+        RFProblem(d, float(pp), float(pn), m, float(t), sh["lambda"], sh["activation"])
+        for d in dims
+        for t, m, pn, pp in pts
     ]
 
 
@@ -121,7 +135,7 @@ def theory_table(kind: str, cfg: dict) -> pd.DataFrame:
         if not np.all(lc.converged):
             bad = grp[~np.asarray(lc.converged)].iloc[0].to_dict()
             raise RuntimeError(f"theory did not converge for {kind} at {bad}")
-        out.append(grp.assign(**{k: getattr(lc, k) for k in ERRORS}, q=lc.q, r=lc.r))
+        out.append(grp.assign(**{k: getattr(lc, k) for k in CURVES}, q=lc.q, r=lc.r))
     df = pd.concat(out, ignore_index=True)
     return df.assign(m=df["m"].map(m_label))
 
@@ -150,10 +164,13 @@ def simulate_block(kind: str, cfg: dict, block: int, seed: int, device: str = "c
 
 def summarise_simulation(df: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     """Mean, std and count over seeds per point, with the theory at the simulated ratios
-    (p/d, n/d after rounding) and the relative deviation mean/theory − 1."""
+    (p/d, n/d after rounding), the relative deviation mean/theory − 1 and whether they agree
+    (:data:`AGREEMENT`); per seed first, D_emp/D_true and the error off the segment
+    (:func:`memgen.rf_model.segment_geometry`)."""
     keys = ["t", "m", "psi_n", "psi_p", "d", "p", "n"]
     distances = [c for c in df.columns if c.startswith(("D_", "C_")) and not c.endswith("_se")]  # rf.DISTANCES
-    measured = [*ERRORS, *distances]
+    df = df.assign(**segment_geometry(*(df[f"{k}_train"] for k in ("D_emp", "D_true", "D_emp_true", "C_emp"))))
+    measured = [*ERRORS, *distances, "D_ratio_train", "D_perp_train"]
     agg = df.groupby(keys)[measured].agg(["mean", "std", "count"])
     agg.columns = [f"{a}_{b}" for a, b in agg.columns]
     agg = agg.reset_index()
@@ -162,9 +179,13 @@ def summarise_simulation(df: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     m = agg["m"].map(parse_m).to_numpy()
     psi_p, psi_n = (agg["p"] / agg["d"]).to_numpy(), (agg["n"] / agg["d"]).to_numpy()  # as simulated, after rounding
     lc = learning_curves(psi_p, psi_n, m, agg["t"].to_numpy(), cfg["shared"]["lambda"], cfg["shared"]["activation"])
-    for key in ERRORS:
+    for key in CURVES:
         agg[f"{key}_theory"] = getattr(lc, key)
         agg[f"{key}_deviation"] = agg[f"{key}_mean"] / agg[f"{key}_theory"] - 1
+        sem = agg[f"{key}_std"] / np.sqrt(agg[f"{key}_count"])
+        agg[f"{key}_agrees"] = (agg[f"{key}_deviation"].abs() <= AGREEMENT[0]) | (
+            (agg[f"{key}_mean"] - agg[f"{key}_theory"]).abs() <= AGREEMENT[1] * sem
+        )
     return agg
 
 

@@ -1,4 +1,4 @@
-"""Training dynamics of the RF-DSM read-out (figure rf_dynamics; ``docs/rf-dsm-theory.md`` §8).
+"""Training dynamics of the RF-DSM read-out (figure rf_dynamics; ``docs/rf-dsm-theory.md`` §9).
 
 For each (ψ_n, m, seed) at fixed ψ_p and t, the fit of :func:`memgen.rf.simulate_rf_dsm` (the same W,
 training set, noises and Monte Carlo points, so the end of training is that fit), trained by gradient
