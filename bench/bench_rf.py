@@ -4,7 +4,8 @@
 
 1. one theory curve of 200 ψ_p points (ψ_n = 2, t = 0.1, λ = 1e-3) for m = 1, 10, ∞,
    by continuation along ψ_p and by vectorised ridge continuation;
-2. the 50 × 50 × 3 phase diagram ((ψ_n, ψ_p) ∈ [0.25, 8]², m = 1, 10, ∞);
+2. the 50 × 50 × 3 phase diagram ((ψ_n, ψ_p) ∈ [0.25, 8]², m = 1, 10, ∞): the errors and, from the same
+   traces, D_emp, D_true and C under the noised training law (``rf_theory.train_law_distances``);
 3. one simulation at d = 200, ψ_n = 2, ψ_p = 4, m = 10: the closed-form fit beside full-batch
    gradient descent on the same objective (features precomputed, optimal constant step
    1/L) run until its train error is within 1e-4 (relative) of the closed form's.

@@ -100,8 +100,8 @@ def check_claim(claim: Claim, root: str | Path = ".", rerun: bool = False) -> Cl
         rows = rows[np.isclose(rows[column], want, rtol=1e-9, atol=0) if numeric else rows[column] == want]
     if rows.empty:
         return ClaimCheck(claim, "no rows")
-    if claim.by:
-        groups = rows.groupby(list(claim.by))
+    if claim.by:  # numbers only: flags (e.g. the rf summaries' *_agrees) have no mean or range
+        groups = rows.drop(columns=rows.select_dtypes("bool").columns).groupby(list(claim.by))
         rows = (
             (groups.max(numeric_only=True) - groups.min(numeric_only=True))
             if claim.within == "range"
@@ -427,6 +427,128 @@ def _rf_dynamics(text: str, table: str, where: dict, column: str, value: float, 
     )
 
 
+RF_CONVERGENCE = {"shared.seeds": 5, "experiment.d": [100, 200, 400]}  # the rf_convergence part
+ALL_THREE = "C_emp_train_agrees & D_emp_train_agrees & D_true_train_agrees"  # within 3 % or 3 s.e. (experiments.rf)
+
+
+def _rf_convergence(text: str, table: str, where: dict, column: str, value: float, tol: float = 0.0005, agg="mean"):
+    """A claim on the d → ∞ limit of C, D_emp, D_true and the fits at d = 100, 200, 400 (part rf_convergence):
+    ``table`` theory or simulation."""
+    path = f"rf/convergence/{table}.parquet"
+    return Claim(text, path, where, column, value, tol, RF_CONVERGENCE, agg, part="rf_convergence")
+
+
+_OFF = "d == 400 and not (" + ALL_THREE + ")"
+RF_CONVERGENCE_FINDINGS: list[Claim] = [
+    _rf_convergence(
+        "at 214 of 216 points of the learning-curve grid", "simulation", {"d": 400}, ALL_THREE, 214, 0, "sum"
+    ),
+    _rf_convergence("at 214 of 216 points of the learning-curve grid", "simulation", {"d": 400}, "d", 216, 0, "count"),
+    _rf_convergence(
+        "values of C below 0.005", "simulation", {"query": _OFF}, "C_emp_train_theory", 0.0045, 0.0005, "max"
+    ),
+    _rf_convergence(
+        "off by at most 0.0003), C never",
+        "simulation",
+        {"query": _OFF},
+        "abs(C_emp_train_mean - C_emp_train_theory)",
+        0.0003,
+        0.00005,
+        "max",
+    ),
+    _rf_convergence(
+        "C never more than 0.0038 away",
+        "simulation",
+        {"d": 400},
+        "abs(C_emp_train_mean - C_emp_train_theory)",
+        0.0038,
+        0.00005,
+        "max",
+    ),
+]
+T_CURVE = {"psi_n": 1.0, "psi_p": 8.0}
+RF_CONVERGENCE_DOCS: list[Claim] = [
+    _rf_convergence("at 214 of 216 points, and C is never", "simulation", {"d": 400}, ALL_THREE, 214, 0, "sum"),
+    _rf_convergence("values of C below 0.005 at t = 0.01", "simulation", {"query": _OFF}, "t", 0.01, 0, "max"),
+    _rf_convergence(
+        "off by 0.0003 at most",
+        "simulation",
+        {"query": _OFF},
+        "abs(C_emp_train_mean - C_emp_train_theory)",
+        0.0003,
+        0.00005,
+        "max",
+    ),
+    _rf_convergence(
+        "and C is never more than 0.0038 away",
+        "simulation",
+        {"d": 400},
+        "abs(C_emp_train_mean - C_emp_train_theory)",
+        0.0038,
+        0.00005,
+        "max",
+    ),
+    _rf_convergence("at d = 200 67 of the 72 agree", "simulation", {"t": 1.0, "d": 200}, ALL_THREE, 67, 0, "sum"),
+    *(
+        _rf_convergence(text, "simulation", {"t": t, "d": d}, f"abs({key}_deviation)", value, 0.00005, "median")
+        for text, t, d, key, value in (
+            ("The median deviation of C falls from 0.0167 (d = 100)", 0.1, 100, "C_emp_train", 0.0167),
+            ("to 0.0062 (d = 400) at t = 0.1", 0.1, 400, "C_emp_train", 0.0062),
+            ("(median deviation of C 0.2908, of D_emp 0.0742;", 1.0, 100, "C_emp_train", 0.2908),
+            ("(median deviation of C 0.2908, of D_emp 0.0742;", 1.0, 100, "D_emp_train", 0.0742),
+            ("(median deviation of C 0.0235, all three agree at 72 of 72)", 1.0, 400, "C_emp_train", 0.0235),
+        )
+    ),
+    _rf_convergence("agree at only 8 of the 72 points)", "simulation", {"t": 1.0, "d": 100}, ALL_THREE, 8, 0, "sum"),
+    _rf_convergence(
+        "(median deviation of C 0.0235, all three agree at 72 of 72)",
+        "simulation",
+        {"t": 1.0, "d": 400},
+        ALL_THREE,
+        72,
+        0,
+        "sum",
+    ),
+    _rf_convergence(
+        "it peaks at 0.6414 (m = ∞)", "theory", {**T_CURVE, "m": "inf"}, "C_emp_train", 0.6414, 0.00005, "max"
+    ),
+    _rf_convergence(
+        "and 0.6087 (m = 10) at small t", "theory", {**T_CURVE, "m": "10"}, "C_emp_train", 0.6087, 0.00005, "max"
+    ),
+    _rf_convergence(
+        "falls to 0.1134 by t = 1", "theory", {**T_CURVE, "m": "inf", "t": 1.0}, "C_emp_train", 0.1134, 0.00005
+    ),
+    _rf_convergence(
+        "falls to 0.1134 by t = 1", "theory", {**T_CURVE, "m": "10", "t": 1.0}, "C_emp_train", 0.1134, 0.00005
+    ),
+    _rf_convergence(
+        "for m = 1 it peaks at 0.1549 near t = 0.3",
+        "theory",
+        {**T_CURVE, "m": "1"},
+        "C_emp_train",
+        0.1549,
+        0.00005,
+        "max",
+    ),
+    _rf_convergence(
+        "for m = 1 it peaks at 0.1549 near t = 0.3",
+        "theory",
+        {**T_CURVE, "m": "1", "query": "C_emp_train == C_emp_train.max()"},
+        "t",
+        0.3,
+        0.03,
+    ),
+    *(
+        _rf_convergence(
+            "(m = ∞: 0.608, 0.607, 0.113)",
+            "simulation",
+            {**T_CURVE, "m": "inf", "d": 400, "t": t},
+            "C_emp_train_mean",
+            v,
+        )
+        for t, v in ((0.01, 0.608), (0.1, 0.607), (1.0, 0.113))
+    ),
+]
 INF, END = {"m": "inf"}, {"m": "inf", "query": "tau >= 999999"}
 RF_DYNAMICS_FINDINGS: list[Claim] = [
     _rf_dynamics("τ_mem ∝ ψ_n^1.00", "fits", INF, "alpha", 1.0),
@@ -1298,6 +1420,7 @@ CLAIMS: list[Claim] = [
     *TIME_STUDY_DOCS,
     *PAIRS_BANK,
     *RF_DYNAMICS_DOCS,
+    *RF_CONVERGENCE_DOCS,
     *CONTROL_AND_SENSITIVITY,
 ]
 
@@ -1526,6 +1649,7 @@ FINDINGS: list[Claim] = [
     ),
     *TIME_STUDY,
     *RF_DYNAMICS_FINDINGS,
+    *RF_CONVERGENCE_FINDINGS,
     *(
         _unet_gaussian(text, n, column, value, spread="one run")
         for text, column, values in (

@@ -59,7 +59,7 @@ PARTS = {
         ("rf_images",),
     ),
     "bridge": Part("paper", ("presets/paper.yaml",), ("bridge_transition", "bridge_phase"), ("bridge",)),
-    "bridge_sensitivity": Part("paper", ("presets/paper.yaml",), ("bridge_sensitivity",), ("bridge",)),
+    "bridge_sensitivity": Part("paper", ("presets/paper.yaml",), ("bridge_sensitivity",), ("bridge/sensitivity",)),
     "bridge_d32": Part("bridge_d32", ("presets/bridge_d32.yaml",), ("bridge_transition",), ("bridge",)),
     "unet_time": Part(
         "unet_time",

@@ -361,7 +361,8 @@ def train_law_distances(q, r, T2, T4, T5, errors: dict, co: MasterCoefficients, 
         D_emp_true = a² + a⁴/h,
 
     assuming the empirical score concentrates on the denoising target, s_emp(a x_i + √h z) = −z/√h
-    (a softmax over n points dominated by x_i: log n ≪ a² d/h)."""
+    (a softmax over n points dominated by x_i: roughly 2 log n ≪ a² d), and Gaussian equivalence of the
+    features; a derivation, not a proof, confirmed by the simulations of ``rf_convergence``."""
     a2, h, mu1 = c.a2, c.h, c.mu1
     L1, _ = denominators(q, r, co)
     rho = (co.alpha_bar * r + co.beta_bar * q) / L1
