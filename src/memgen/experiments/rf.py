@@ -145,8 +145,12 @@ def simulate_block(kind: str, cfg: dict, block: int, seed: int, device: str = "c
     from memgen.rf import simulate_rf_dsm
 
     rows = []
+    # Monte Carlo points per law for D_emp, D_true and C: C is a ratio of two means, biased by O(1/samples),
+    # which matters where C is near 0 (rf.convergence sets more than the default)
+    samples = cfg["experiment"].get("distance_samples", 1000)
     for pr in block_points(kind, cfg, block):
-        for rec in simulate_rf_dsm(pr, range(cfg["shared"]["seeds"]), base_seed=seed, device=device):
+        seeds = range(cfg["shared"]["seeds"])
+        for rec in simulate_rf_dsm(pr, seeds, base_seed=seed, device=device, distance_samples=samples):
             rows.append(
                 {
                     "t": pr.t,
