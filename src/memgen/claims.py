@@ -719,6 +719,31 @@ def _cpu_bridge(text: str, table: str, where: dict, column: str, value: float, a
 
 
 CPU_BRIDGE_SCALE = {"shared.d": 16, "shared.seeds": 8, "shared.N": 500}
+
+
+def _sensitivity(text: str, where: dict, value: float, agg: str = "mean") -> Claim:
+    """A claim on the bridge sensitivity at the papers' scale (part bridge_sensitivity: N up to 4,000)."""
+    path = "bridge/sensitivity/summary.parquet"
+    return Claim(text, path, where, "p_positive", value, 0.0005, BRIDGE, agg, part="bridge_sensitivity")
+
+
+PAPER_SENSITIVITY: list[Claim] = [
+    _sensitivity("generator scores 0 at every N, and at half", {"eps_factor": 2.0}, 0.0, "max"),
+    _sensitivity(
+        "the true law reaches 1.0 by N = 4,000",
+        {"generator": "true_law", "query": "eps_factor < 1.5", "N": 4000},
+        1.0,
+        "min",
+    ),
+    _sensitivity("from 0.1 at N = 250", {"generator": "model", "psi_n": 4.0, "N": 250, "eps_factor": 1.0}, 0.1),
+    _sensitivity("to 0.9 at N = 4,000 at the", {"generator": "model", "psi_n": 4.0, "N": 4000, "eps_factor": 1.0}, 0.9),
+    *(
+        _sensitivity("moves from 0.7 to 0.8 over the same range", {**at, "N": N, "eps_factor": 1.0}, v)
+        for at in ({"generator": "model", "psi_n": 1.0, "m": "inf"},)
+        for N, v in ((250, 0.7), (4000, 0.8))
+    ),
+    _sensitivity("model stays at 0", {"generator": "model", "psi_n": 1.0, "m": "1"}, 0.0, "max"),
+]
 CONTROL_AND_SENSITIVITY: list[Claim] = [
     _cpu_bridge(
         "(the control at\nmost 0.25)",
@@ -1422,6 +1447,7 @@ CLAIMS: list[Claim] = [
     *RF_DYNAMICS_DOCS,
     *RF_CONVERGENCE_DOCS,
     *CONTROL_AND_SENSITIVITY,
+    *PAPER_SENSITIVITY,
 ]
 
 
