@@ -272,3 +272,43 @@ def test_distance_to_the_empirical_score_is_the_train_error_excess_for_m_infinit
     )
     lhs, rhs = dsm_train_error(Bt, mom, h), e_emp + h * dist["D_emp_train"]
     assert lhs == pytest.approx(rhs, rel=0.02), (lhs, rhs)
+
+
+def test_monte_carlo_standard_errors_match_the_spread_of_independent_draws():
+    """One fit, 400 independent sets of 200 Monte Carlo points: the standard deviation of the estimates of
+    D_emp, D_true and C over the sets is the standard error each set reports (C's by the delta method),
+    within 12 %; t = 0.01, where C is near 0 and its per-point terms are large."""
+    W, X, g = _setup(d=20, p=60, n=30, seed=5)
+    W, X = W.double(), X.double()
+    t = 0.01
+    Bt = fit_rf_score(sampled_dsm_moments(X, W, 10, t, g), 1e-3)
+    score = lambda y: rf_features(y, W) @ Bt  # noqa: E731
+    gen = torch.Generator().manual_seed(11)
+    draws = [score_distances(score, X, t, gen, 200) for _ in range(400)]
+    for key in ("D_emp_train", "D_true_train", "C_emp_train", "C_emp_fresh"):
+        spread = np.std([r[key] for r in draws], ddof=1)
+        reported = math.sqrt(np.mean([r[f"{key}_se"] ** 2 for r in draws]))
+        assert reported == pytest.approx(spread, rel=0.12), key
+
+
+def test_agreement_takes_the_monte_carlo_error_as_the_least_spread_over_seeds():
+    """summarise_simulation: <key>_mc_std = √(mean se²) over seeds; when the seeds' estimates happen to
+    coincide (std 0), a C off its limit by 2 Monte Carlo standard errors of the mean agrees and one off by
+    4 does not, while the exact E_train keeps its own std."""
+    import pandas as pd
+
+    from memgen.experiments.rf import summarise_simulation
+
+    problem = RFProblem(20, 1.0, 1.0, 10, 0.01, 1e-3)
+    rows = pd.DataFrame(simulate_rf_dsm(problem, range(3)))
+    point = {"t": 0.01, "m": "10", "psi_n": 1.0, "psi_p": 1.0, "d": 20, "p": problem.p, "n": problem.n}
+    cfg = {"shared": {"lambda": 1e-3, "activation": "tanh"}}
+    limit = float(learning_curves(np.array([1.0]), 1.0, 10, 0.01, 1e-3).C_emp_train[0])
+    mc_std = math.sqrt(float((rows.C_emp_train_se**2).mean()))
+    for k, agrees in ((2.0, True), (4.0, False)):
+        c = limit + k * mc_std / math.sqrt(3)
+        assert abs(c / limit - 1) > 0.03  # the 3 % clause does not decide
+        out = summarise_simulation(rows.assign(**point, C_emp_train=c), cfg).iloc[0]
+        assert out.C_emp_train_std == 0 and out.C_emp_train_mc_std == pytest.approx(mc_std, rel=1e-12)
+        assert bool(out.C_emp_train_agrees) is agrees, (k, out.C_emp_train_mean, limit)
+    assert "E_train_mc_std" not in out and out.E_train_std == pytest.approx(rows.E_train.std(), rel=1e-12)

@@ -42,6 +42,8 @@ from memgen.rf_theory import CURVES, learning_curves
 KINDS = ("learning_curves", "vs_psi_n", "phase_diagram", "role_of_m", "convergence")
 ERRORS = ("E_train", "E_train_penalised", "E_test", "E_score")
 # A simulated mean agrees with the d → ∞ limit when within 3 % of it or within 3 standard errors over seeds
+# (for Monte Carlo estimates, the spread over seeds taken no smaller than one seed's own Monte Carlo error:
+# summarise_simulation)
 AGREEMENT = (0.03, 3.0)
 
 
@@ -145,8 +147,7 @@ def simulate_block(kind: str, cfg: dict, block: int, seed: int, device: str = "c
     from memgen.rf import simulate_rf_dsm
 
     rows = []
-    # Monte Carlo points per law for D_emp, D_true and C: C is a ratio of two means, biased by O(1/samples),
-    # which matters where C is near 0 (rf.convergence sets more than the default)
+    # Monte Carlo points per law for D_emp, D_true and C (the same points for each)
     samples = cfg["experiment"].get("distance_samples", 1000)
     for pr in block_points(kind, cfg, block):
         seeds = range(cfg["shared"]["seeds"])
@@ -170,14 +171,24 @@ def summarise_simulation(df: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     """Mean, std and count over seeds per point, with the theory at the simulated ratios
     (p/d, n/d after rounding), the relative deviation mean/theory − 1 and whether they agree
     (:data:`AGREEMENT`); per seed first, D_emp/D_true and the error off the segment
-    (:func:`memgen.rf_model.segment_geometry`)."""
+    (:func:`memgen.rf_model.segment_geometry`).
+
+    The Monte Carlo estimates (D_emp, D_true, C: each seed's comes with its standard error ``<key>_se``)
+    also get ``<key>_mc_std`` = √(mean over seeds of se²), the spread one seed's estimate has from its
+    Monte Carlo points alone. Seed-to-seed variance is that plus the variance of the exact values,
+    so the agreement's standard error is max(std, mc_std)/√count: with a few seeds the sample std alone can
+    fall well below the Monte Carlo error it contains (the truncation at zero of the between-seed
+    variance, as in random-effects meta-analysis). Exact errors (E_*) use std/√count."""
     keys = ["t", "m", "psi_n", "psi_p", "d", "p", "n"]
     distances = [c for c in df.columns if c.startswith(("D_", "C_")) and not c.endswith("_se")]  # rf.DISTANCES
     df = df.assign(**segment_geometry(*(df[f"{k}_train"] for k in ("D_emp", "D_true", "D_emp_true", "C_emp"))))
     measured = [*ERRORS, *distances, "D_ratio_train", "D_perp_train"]
+    monte_carlo = [k for k in distances if f"{k}_se" in df.columns]
+    df = df.assign(**{f"{k}_mc_var": df[f"{k}_se"] ** 2 for k in monte_carlo})
     agg = df.groupby(keys)[measured].agg(["mean", "std", "count"])
     agg.columns = [f"{a}_{b}" for a, b in agg.columns]
-    agg = agg.reset_index()
+    mc_std = np.sqrt(df.groupby(keys)[[f"{k}_mc_var" for k in monte_carlo]].mean())
+    agg = agg.join(mc_std.rename(columns={f"{k}_mc_var": f"{k}_mc_std" for k in monte_carlo})).reset_index()
     for key in measured:
         agg[f"{key}_std"] = agg[f"{key}_std"].fillna(0.0)
     m = agg["m"].map(parse_m).to_numpy()
@@ -186,7 +197,10 @@ def summarise_simulation(df: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     for key in CURVES:
         agg[f"{key}_theory"] = getattr(lc, key)
         agg[f"{key}_deviation"] = agg[f"{key}_mean"] / agg[f"{key}_theory"] - 1
-        sem = agg[f"{key}_std"] / np.sqrt(agg[f"{key}_count"])
+        spread = agg[f"{key}_std"]
+        if f"{key}_mc_std" in agg:
+            spread = np.maximum(spread, agg[f"{key}_mc_std"])
+        sem = spread / np.sqrt(agg[f"{key}_count"])
         agg[f"{key}_agrees"] = (agg[f"{key}_deviation"].abs() <= AGREEMENT[0]) | (
             (agg[f"{key}_mean"] - agg[f"{key}_theory"]).abs() <= AGREEMENT[1] * sem
         )
