@@ -448,12 +448,15 @@ BY_SEEDS_ALONE = " & ".join(
 )
 _MISSED_BY_SEEDS_ALONE = f"d == 400 and not ({BY_SEEDS_ALONE})"
 # d = 400 points where the standard-error clause decides and 3 standard errors (spread floored at the Monte
-# Carlo error) exceed the limit of C itself: the test there cannot tell C from 0
-_BAND_WIDER_THAN_C = (
-    "d == 400 and abs(C_emp_train_deviation) > 0.03 and ("
-    "(C_emp_train_std >= C_emp_train_mc_std and 3 * C_emp_train_std / C_emp_train_count ** 0.5 > abs(C_emp_train_theory))"
-    " or (C_emp_train_std < C_emp_train_mc_std"
-    " and 3 * C_emp_train_mc_std / C_emp_train_count ** 0.5 > abs(C_emp_train_theory)))"
+# Carlo error: 3 max(std, mc_std)/√count > |C| holds when either term exceeds |C|) exceed the limit of C itself:
+# the test there cannot tell C from 0
+_BAND_WIDER_THAN_C = " and ".join(
+    (
+        "d == 400",
+        "abs(C_emp_train_deviation) > 0.03",
+        "(3 * C_emp_train_std / C_emp_train_count ** 0.5 > abs(C_emp_train_theory)"
+        " or 3 * C_emp_train_mc_std / C_emp_train_count ** 0.5 > abs(C_emp_train_theory))",
+    )
 )
 
 
