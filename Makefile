@@ -22,7 +22,7 @@ SCALE_NOTE := $(if $(PRESET),preset $(PRESET) (PRESET=$(PRESET)),$(if $(CHOSEN_P
 DEBIAN_FASHION_MNIST := /usr/share/datasets/fashion-mnist
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: venv data-sources scale-note test test-fast figures report reference dry-run lint format bench bench-unet clean
+.PHONY: venv data-sources scale-note test test-fast figures report reference dry-run lint format bench bench-unet gpu-wheels clean
 
 venv: $(STAMP)
 
@@ -112,6 +112,17 @@ bench: $(STAMP)
 bench-unet: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r bench/requirements-unet.txt
 	$(BIN)/python bench/bench_unet.py $(BENCH_ARGS)
+
+# For bench/gpu_session.sh on a GPU machine with PyTorch but no network: the other packages it needs, as
+# CPython 3.12 x86-64 wheels in .whl/ (docs/running.md, "A GPU for one session").
+GPU_WHEELS := bench/requirements-gpu-session.txt
+gpu-wheels: $(STAMP)
+	mkdir -p .whl
+	$(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	    --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .whl \
+	    $$(grep -v -e '^#' -e 'built here' $(GPU_WHEELS) | cut -d' ' -f1)
+	$(BIN)/python -m pip wheel --quiet --no-deps -w .whl $$(grep 'built here' $(GPU_WHEELS) | cut -d' ' -f1)
+	@echo "memgen: $$(ls .whl/*.whl | wc -l) wheels, $$(du -sh .whl | cut -f1), in .whl/"
 
 clean:
 	rm -rf results figures logs .snakemake

@@ -4,13 +4,14 @@ key findings against the reference tables kept in the repository."""
 import json
 import re
 import shutil
+import tarfile
 from pathlib import Path
 
 import pytest
 
 from memgen.claims import CLAIMS, FINDINGS, UNET_SEED_BAND, check_reference
 from memgen.io import read_table, write_table
-from memgen.reference import PARTS, Part, collect, is_built, targets
+from memgen.reference import PARTS, Part, collect, is_built, targets, unpack
 
 
 def _tree(root, files):
@@ -54,6 +55,33 @@ def test_a_table_without_its_sidecar_or_a_missing_figure_is_an_error(tmp_path):
     _tree(tmp_path, ["results/r/ldm/a.parquet"])
     with pytest.raises(FileNotFoundError, match="a.json was not built"):
         collect(Part("r", (), (), ("ldm",)), tmp_path, tmp_path / "ref")
+
+
+def _archive(path, root, members):
+    with tarfile.open(path, "w:gz") as tar:
+        for rel in members:
+            tar.add(root / rel, arcname=rel)
+    return path
+
+
+def test_an_archive_of_a_gpu_session_unpacks_only_into_its_parts_run(tmp_path):
+    """`--from ARCHIVE` unpacks tables and logs of the part's run; a member anywhere else (another run,
+    a path that climbs out) refuses the whole archive, naming the member, and writes nothing."""
+    src, work = tmp_path / "src", tmp_path / "work"
+    good = ["results/gpu/unet/gaussian/transition.parquet", "results/gpu/bench/session.json", "logs/gpu/x.log"]
+    _tree(src, [*good, "results/cpu/rf/a.parquet"])
+    part = PARTS["gpu_fig4"]
+    written = unpack(_archive(tmp_path / "good.tar.gz", src, good), part, work)
+    assert sorted(str(p.relative_to(work)) for p in written) == sorted(good)
+    assert (work / good[0]).read_bytes() == good[0].encode()
+    for bad in ("results/cpu/rf/a.parquet", "results/gpu/../cpu/rf/a.parquet"):
+        archive = tmp_path / "bad.tar.gz"
+        with tarfile.open(archive, "w:gz") as tar:
+            tar.add(src / good[1], arcname=good[1])
+            tar.add(src / "results/cpu/rf/a.parquet", arcname=bad)
+        with pytest.raises(ValueError, match=re.escape(repr(bad))):
+            unpack(archive, part, tmp_path / "untouched")
+        assert not (tmp_path / "untouched").exists()
 
 
 def test_every_part_asks_for_figures_of_its_own_run():

@@ -2,12 +2,15 @@
 the runs the text quotes, rebuilt one part at a time so that each part fits a 2-core machine.
 
     python -m memgen.reference PART [--cores N]      (make reference STAGE=PART)
+    python -m memgen.reference PART --from ARCHIVE   (a part run elsewhere: bench/gpu_session.sh)
 
 A part runs Snakemake for its figures with its config, then copies that run's tables (every
 ``.parquet`` with its ``.json`` sidecar under ``results/<run>/``, except U-Net checkpoints) and the
 PNGs of its figures into ``reference/<run>/`` (tables under ``tables/``, figures under
 ``figures/``), replacing what the part had there before. Weights, samples (``.npz``) and logs stay
-out. Each part's wall time is in ``docs/reference.md``.
+out. Each part's wall time is in ``docs/reference.md``. With ``--from`` the part's tables come from
+an archive of a run made on another machine (``bench/gpu_session.sh`` on a GPU): they are unpacked
+into ``results/<run>/`` and only the figure rules run here, from those tables.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +77,10 @@ PARTS = {
     "unet_pairs": Part(
         "unet_pairs", ("presets/cpu.yaml", "presets/overlays/unet_pairs.yaml"), ("unet_memorization_m",), ("unet",)
     ),
+    # trained on a GPU by bench/gpu_session.sh (throughput fig4), then `--from` its archive
+    "gpu_fig4": Part(
+        "gpu", ("presets/gpu.yaml",), ("unet_gaussian_transition",), ("bench", "unet/gaussian", "unet_train/gaussian")
+    ),
 }
 
 
@@ -106,6 +114,23 @@ def collect(part: Part, workdir: Path, dest: Path) -> list[Path]:
     for name in names:
         written.append(_copy(figures / f"{name}.png", dest / "figures" / f"{name}.png"))
     return written
+
+
+def unpack(archive: str | Path, part: Part, workdir: Path) -> list[Path]:
+    """Unpack the tables and logs of ``archive`` (a .tar.gz of bench/gpu_session.sh) into ``workdir``;
+    returns the files written. Every member must be a plain file under results/<run>/ or logs/<run>/ of
+    the part's run, else nothing is unpacked and the error names the member."""
+    roots = (f"results/{part.run}/", f"logs/{part.run}/")
+    with tarfile.open(archive, "r:gz") as tar:
+        members = tar.getmembers()
+        for member in members:
+            name = member.name
+            if not member.isfile() or not name.startswith(roots) or ".." in Path(name).parts:
+                raise ValueError(
+                    f"{archive}: member {name!r} is not a file under {' or '.join(roots)}; nothing unpacked"
+                )
+        tar.extractall(workdir, members=members, filter="data")
+    return [workdir / m.name for m in members]
 
 
 def _copy(src: Path, dst: Path) -> Path:
@@ -174,10 +199,22 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m memgen.reference", description=__doc__.split("\n")[0])
     parser.add_argument("part", choices=sorted(PARTS))
     parser.add_argument("--cores", default="2")
+    parser.add_argument(
+        "--from", dest="archive", default=None, help="the part's tables made elsewhere (bench/gpu_session.sh's archive)"
+    )
     args = parser.parse_args(argv)
     part = PARTS[args.part]
     snakemake = Path(sys.executable).with_name("snakemake")
     cmd = [str(snakemake), *targets(part), "--cores", str(args.cores), "--configfile", *part.configfiles]
+    if args.archive:
+        try:
+            unpacked = unpack(args.archive, part, REPO)
+        except (OSError, ValueError, tarfile.TarError) as exc:
+            print(f"memgen.reference: {exc}", file=sys.stderr)
+            return 2
+        print(f"memgen.reference: {len(unpacked)} files of {args.archive} unpacked into results/{part.run}/ and logs/")
+        # the tables are the inputs: only the figure rules run, the rules that made the tables are not asked
+        cmd += ["--allowed-rules", *(f"figure_{name}" for name in part.figures)]
     if not has_cuda_device():  # the U-Net jobs (gpu=1 each) run single-threaded on the CPU: one per core
         cmd += ["--resources", f"gpu={args.cores if str(args.cores).isdigit() else os.cpu_count()}"]
     start = time.perf_counter()
