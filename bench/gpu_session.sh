@@ -15,8 +15,10 @@
 #   fig4        Paper B's Fig. 4 tables (Snakemake)            -> results/<run>/unet{,_train}/gaussian/
 #   study_m     Paper A's study of m (Snakemake; results/<run>/data/ must have been prepared elsewhere and
 #               carried: the machine has no data set)          -> results/<run>/unet{,_train}/<dataset>/
-# Each stage runs under its own time limit in seconds (THROUGHPUT_LIMIT per benchmark, FIG4_LIMIT,
-# STUDY_M_LIMIT), so a stage that overruns still leaves the others' tables. The archive is
+# Each stage runs under its own time limit in seconds (THROUGHPUT_LIMIT per benchmark, default 110;
+# FIG4_LIMIT, 330; STUDY_M_LIMIT, 540), so a stage that overruns still leaves the others' tables, and
+# `throughput fig4` ends within 10 minutes. GPU_JOBS (default 2) U-Net jobs share the GPU at once, so
+# that one job's start (Python, CUDA) overlaps another's training. The archive is
 # $OUT/gpu_results.tar.gz (OUT defaults to bench/out): every table (.parquet with its .json sidecar)
 # and log of the run, with results/<run>/bench/session.parquet (each stage's wall time and exit
 # status; device and commit in its sidecar). Weights and samples stay out.
@@ -72,21 +74,28 @@ timed_stage() { # name limit command...
 
 snakemake_tables() { # name limit target
     timed_stage "$1" "$2" "$PYTHON" -m snakemake "$3" "${configargs[@]}" --cores "$(nproc)" \
-        --resources gpu=1 --scheduler greedy --keep-going --rerun-incomplete
+        --resources gpu="${GPU_JOBS:-2}" --scheduler greedy --keep-going --rerun-incomplete
 }
 
 for stage in "${stages[@]}"; do
     case $stage in
     throughput)
-        timed_stage bench_unet "${THROUGHPUT_LIMIT:-240}" "$PYTHON" bench/bench_unet.py \
+        timed_stage bench_unet "${THROUGHPUT_LIMIT:-110}" "$PYTHON" bench/bench_unet.py \
             --out "results/$run/bench/unet.parquet"
-        timed_stage bench_packed "${THROUGHPUT_LIMIT:-240}" "$PYTHON" bench/bench_packed.py --configs fig4 \
+        timed_stage bench_packed "${THROUGHPUT_LIMIT:-110}" "$PYTHON" bench/bench_packed.py --configs fig4 \
             --packs 1 4 16 --batch 128 --steps 10 --repeats 3 --out "results/$run/bench/packed.parquet"
         ;;
     fig4)
-        snakemake_tables fig4 "${FIG4_LIMIT:-420}" "results/$run/unet/gaussian/transition.parquet"
+        snakemake_tables fig4 "${FIG4_LIMIT:-330}" "results/$run/unet/gaussian/transition.parquet"
         ;;
     study_m)
+        prepared=$(ls results/"$run"/data/*/prepared.npz 2> /dev/null)
+        if [ -z "$prepared" ]; then
+            echo "gpu_session: study_m needs results/$run/data/<dataset>/prepared.npz and manifest.json, prepared" \
+                "where the data sets are (snakemake results/$run/data/mnist/prepared.npz --configfile $CONFIGFILES)" >&2
+            status[study_m]=2 wall[study_m]=0
+            continue
+        fi
         snakemake_tables study_m "${STUDY_M_LIMIT:-540}" "results/$run/unet/memorization.parquet"
         ;;
     esac
