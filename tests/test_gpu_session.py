@@ -74,9 +74,8 @@ def test_a_figures_only_run_is_not_sized_by_the_jobs_it_cannot_run(tmp_path):
     target = "figures/gpu/unet_gaussian_transition.png"
     refused = snakemake(work, target, "-n", "--cores", "1", *huge)
     assert refused.returncode != 0 and "config key 'unet.pack'" in refused.stdout + refused.stderr
-    figure_only = snakemake(
-        work, target, "-n", "--cores", "1", *huge, "--allowed-rules", "figure_unet_gaussian_transition"
-    )
+    only = ["--allowed-rules", "figure_unet_gaussian_transition", "--resources", "gpu=2"]  # options may follow
+    figure_only = snakemake(work, target, "-n", "--cores", "1", *huge, *only)
     log = figure_only.stdout + figure_only.stderr
     assert "cannot fit" not in log
     assert "results/gpu/unet/gaussian/transition.parquet" in log  # missing: it comes from the archive

@@ -213,10 +213,10 @@ def main(argv=None) -> int:
             print(f"memgen.reference: {exc}", file=sys.stderr)
             return 2
         print(f"memgen.reference: {len(unpacked)} files of {args.archive} unpacked into results/{part.run}/ and logs/")
-        # the tables are the inputs: only the figure rules run, the rules that made the tables are not asked
-        cmd += ["--allowed-rules", *(f"figure_{name}" for name in part.figures)]
     if not has_cuda_device():  # the U-Net jobs (gpu=1 each) run single-threaded on the CPU: one per core
         cmd += ["--resources", f"gpu={args.cores if str(args.cores).isdigit() else os.cpu_count()}"]
+    if args.archive:  # the tables are the inputs: only the figure rules run, not the rules that made them
+        cmd += ["--allowed-rules", *(f"figure_{name}" for name in part.figures)]
     start = time.perf_counter()
     # the rules call `python`: this interpreter's, whether or not its environment is activated
     path = os.pathsep.join((str(Path(sys.executable).parent), os.environ.get("PATH", "")))

@@ -47,12 +47,15 @@ def memory_limit():
 
 
 def runs_figures_only(argv=sys.argv):
-    """Whether the command line lets only figure rules run (--allowed-rules figure_... last: the tables
-    were made elsewhere and are inputs, as with memgen.reference --from), so that no job the memory
-    estimates size runs here. Snakemake's own settings are not set yet while the Snakefile is read."""
+    """Whether the command line lets only figure rules run (--allowed-rules figure_...: the tables were
+    made elsewhere and are inputs, as with memgen.reference --from), so that no job the memory estimates
+    size runs here. The rules are the words up to the next option, or up to the end (a target after them
+    counts as a rule, and the estimates apply). Snakemake's own settings are not set yet while the
+    Snakefile is read."""
     if "--allowed-rules" not in argv:
         return False
     rules = argv[argv.index("--allowed-rules") + 1 :]
+    rules = rules[: next((i for i, word in enumerate(rules) if word.startswith("-")), len(rules))]
     return bool(rules) and all(name.startswith("figure_") for name in rules)
 
 
