@@ -22,7 +22,7 @@ SCALE_NOTE := $(if $(PRESET),preset $(PRESET) (PRESET=$(PRESET)),$(if $(CHOSEN_P
 DEBIAN_FASHION_MNIST := /usr/share/datasets/fashion-mnist
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: venv data-sources scale-note test test-fast figures report reference dry-run lint format bench bench-unet gpu-wheels clean
+.PHONY: venv data-sources scale-note test test-fast figures report reference dry-run lint format bench bench-unet gpu-wheels gpu-data clean
 
 venv: $(STAMP)
 
@@ -123,6 +123,13 @@ gpu-wheels: $(STAMP)
 	    $$(grep -v -e '^#' -e 'built here' $(GPU_WHEELS) | cut -d' ' -f1)
 	$(BIN)/python -m pip wheel --quiet --no-deps -w .whl $$(grep 'built here' $(GPU_WHEELS) | cut -d' ' -f1)
 	@echo "memgen: $$(ls .whl/*.whl | wc -l) wheels, $$(du -sh .whl | cut -f1), in .whl/"
+
+# For bench/gpu_session.sh study_m on a machine without the data sets: the images the study of m reads,
+# from the data sets as prepared here, in .gpu_data/ (bench/gpu_data.py).
+gpu-data: $(STAMP) data-sources
+	$(BIN)/snakemake results/gpu/data/mnist/prepared.npz results/gpu/data/fashion_mnist/prepared.npz \
+	    --cores $(CORES) --configfile presets/gpu.yaml
+	$(BIN)/python bench/gpu_data.py --run gpu --out .gpu_data
 
 clean:
 	rm -rf results figures logs .snakemake

@@ -13,15 +13,16 @@
 #               batch 128, with the fraction of the measured bf16 matrix product) and bench/bench_packed.py
 #               (K = 1, 4, 16 Fig. 4 U-Nets packed against one after another) -> results/<run>/bench/
 #   fig4        Paper B's Fig. 4 tables (Snakemake)            -> results/<run>/unet{,_train}/gaussian/
-#   study_m     Paper A's study of m (Snakemake; results/<run>/data/ must have been prepared elsewhere and
-#               carried: the machine has no data set)          -> results/<run>/unet{,_train}/<dataset>/
+#   study_m     Paper A's study of m (Snakemake), from the images in .gpu_data/ (`make gpu-data` where the
+#               data sets are; DATASETS=mnist limits it to one) -> results/<run>/unet{,_train}/<dataset>/
 # Each stage runs under its own time limit in seconds (THROUGHPUT_LIMIT per benchmark, default 110;
 # FIG4_LIMIT, 330; STUDY_M_LIMIT, 540), so a stage that overruns still leaves the others' tables, and
 # `throughput fig4` ends within 10 minutes. GPU_JOBS (default 2) U-Net jobs share the GPU at once, so
 # that one job's start (Python, CUDA) overlaps another's training. The archive is
 # $OUT/gpu_results.tar.gz (OUT defaults to bench/out): every table (.parquet with its .json sidecar)
-# and log of the run, with results/<run>/bench/session.parquet (each stage's wall time and exit
-# status; device and commit in its sidecar). Weights and samples stay out.
+# and log of the run, the study of m's sample grids (unet/<dataset>/*_samples.npz, 16 images per model),
+# and results/<run>/bench/session.parquet (each stage's wall time and exit status; device and commit in
+# its sidecar). Weights and the other samples stay out.
 # CONFIGFILES (default presets/gpu.yaml) names the run's config files; PYTHON the interpreter (python3).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -56,6 +57,16 @@ export PATH=$bindir:$PATH PYTHONUNBUFFERED=1
 read -ra configfiles <<< "$CONFIGFILES"
 configargs=(--configfile "${configfiles[@]}") # one flag: a second --configfile would replace the first
 run=$("$PYTHON" -m memgen.config run-name "${configargs[@]}") || exit 2
+if [ -d .gpu_data ] || [ -n "${DATASETS:-}" ]; then # one more config file, under the run's own name
+    overlay=$bindir/session.yaml
+    echo "run: $run" > "$overlay"
+    if [ -d .gpu_data ]; then
+        printf 'data:\n  sources: [idx_folder]\n  idx_folders: {mnist: %s, fashion_mnist: %s}\n' \
+            "$PWD/.gpu_data/mnist" "$PWD/.gpu_data/fashion_mnist" >> "$overlay"
+    fi
+    [ -z "${DATASETS:-}" ] || printf 'unet:\n  memorization:\n    datasets: [%s]\n' "$DATASETS" >> "$overlay"
+    configargs+=("$overlay")
+fi
 mkdir -p "results/$run/bench" "logs/$run"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2> /dev/null || echo "no nvidia-smi"
 "$PYTHON" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
@@ -89,10 +100,9 @@ for stage in "${stages[@]}"; do
         snakemake_tables fig4 "${FIG4_LIMIT:-330}" "results/$run/unet/gaussian/transition.parquet"
         ;;
     study_m)
-        prepared=$(ls results/"$run"/data/*/prepared.npz 2> /dev/null)
-        if [ -z "$prepared" ]; then
-            echo "gpu_session: study_m needs results/$run/data/<dataset>/prepared.npz and manifest.json, prepared" \
-                "where the data sets are (snakemake results/$run/data/mnist/prepared.npz --configfile $CONFIGFILES)" >&2
+        if [ ! -d .gpu_data ]; then
+            echo "gpu_session: study_m reads its images from .gpu_data/, which is missing: run \`make gpu-data\`" \
+                "where the data sets are and bring .gpu_data/ along" >&2
             status[study_m]=2 wall[study_m]=0
             continue
         fi
@@ -117,7 +127,7 @@ device = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
 write_table(table, path, provenance({}, None, float(table.wall_time_s.sum()), device=device))
 print(table.to_string(index=False), "\non", device)
 PY
-find "results/$run" "logs/$run" -type f \( -name '*.parquet' -o -name '*.json' -o -name '*.log' \) \
+find "results/$run" "logs/$run" -type f \( -name '*.parquet' -o -name '*.json' -o -name '*.log' -o -name '*_samples.npz' \) \
     -not -path '*/checkpoints/*' -print0 | tar --null -czf "$OUT/gpu_results.tar.gz" --files-from=-
 echo "wrote $OUT/gpu_results.tar.gz ($(du -h "$OUT/gpu_results.tar.gz" | cut -f1))"
 worst=0

@@ -8,9 +8,11 @@ import subprocess
 import sys
 import tarfile
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from memgen.data import ImageDataset, load_idx_folder, write_prepared
 from memgen.io import read_table
 from workflow_utils import BIN, REPO, copy_repo, snakemake, write_yaml
 
@@ -79,3 +81,32 @@ def test_a_figures_only_run_is_not_sized_by_the_jobs_it_cannot_run(tmp_path):
     log = figure_only.stdout + figure_only.stderr
     assert "cannot fit" not in log
     assert "results/gpu/unet/gaussian/transition.parquet" in log  # missing: it comes from the archive
+
+
+def test_the_gpu_data_are_the_first_images_the_study_of_m_reads(tmp_path):
+    """bench/gpu_data.py writes the first max(n) training and the first n_test test images of the data
+    set as prepared here; read back through the idx_folder source they are exactly those images and
+    labels, so the study of m sees on the GPU machine what it would see here."""
+    rng = np.random.default_rng(0)
+    data = ImageDataset(
+        "mnist",
+        "test",
+        rng.integers(0, 256, (500, 28, 28), dtype=np.uint8),
+        rng.integers(0, 10, 500),
+        rng.integers(0, 256, (200, 28, 28), dtype=np.uint8),
+        rng.integers(0, 10, 200),
+    )
+    folder = tmp_path / "results" / "gpu" / "data" / "mnist"
+    folder.mkdir(parents=True)
+    write_prepared(data, folder / "prepared.npz", folder / "manifest.json")
+    cfg = write_yaml(
+        tmp_path / "c.yaml", {"unet": {"memorization": {"n": [100, 300], "n_test": 50, "datasets": ["mnist"]}}}
+    )
+    cmd = [sys.executable, str(REPO / "bench" / "gpu_data.py"), "--configfile", str(cfg), "--out", ".gpu_data"]
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    back = load_idx_folder(tmp_path / ".gpu_data" / "mnist", "mnist")
+    assert np.array_equal(back.train_images, data.train_images[:300])
+    assert np.array_equal(back.train_labels, data.train_labels[:300])
+    assert np.array_equal(back.test_images, data.test_images[:50])
+    assert np.array_equal(back.test_labels, data.test_labels[:50])

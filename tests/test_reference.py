@@ -65,13 +65,13 @@ def _archive(path, root, members):
 
 
 def test_an_archive_of_a_gpu_session_unpacks_only_into_its_parts_run(tmp_path):
-    """`--from ARCHIVE` unpacks tables and logs of the part's run; a member anywhere else (another run,
-    a path that climbs out) refuses the whole archive, naming the member, and writes nothing."""
+    """`--from ARCHIVE...` unpacks tables and logs of the part's run; a member anywhere else (another run,
+    a path that climbs out) refuses every archive given, naming the member, and writes nothing."""
     src, work = tmp_path / "src", tmp_path / "work"
     good = ["results/gpu/unet/gaussian/transition.parquet", "results/gpu/bench/session.json", "logs/gpu/x.log"]
     _tree(src, [*good, "results/cpu/rf/a.parquet"])
     part = PARTS["gpu_fig4"]
-    written = unpack(_archive(tmp_path / "good.tar.gz", src, good), part, work)
+    written = unpack([_archive(tmp_path / "good.tar.gz", src, good)], part, work)
     assert sorted(str(p.relative_to(work)) for p in written) == sorted(good)
     assert (work / good[0]).read_bytes() == good[0].encode()
     for bad in ("results/cpu/rf/a.parquet", "results/gpu/../cpu/rf/a.parquet"):
@@ -80,7 +80,7 @@ def test_an_archive_of_a_gpu_session_unpacks_only_into_its_parts_run(tmp_path):
             tar.add(src / good[1], arcname=good[1])
             tar.add(src / "results/cpu/rf/a.parquet", arcname=bad)
         with pytest.raises(ValueError, match=re.escape(repr(bad))):
-            unpack(archive, part, tmp_path / "untouched")
+            unpack([tmp_path / "good.tar.gz", archive], part, tmp_path / "untouched")  # the good one neither
         assert not (tmp_path / "untouched").exists()
 
 

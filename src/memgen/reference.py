@@ -2,7 +2,7 @@
 the runs the text quotes, rebuilt one part at a time so that each part fits a 2-core machine.
 
     python -m memgen.reference PART [--cores N]      (make reference STAGE=PART)
-    python -m memgen.reference PART --from ARCHIVE   (a part run elsewhere: bench/gpu_session.sh)
+    python -m memgen.reference PART --from ARCHIVE...   (a part run elsewhere: bench/gpu_session.sh)
 
 A part runs Snakemake for its figures with its config, then copies that run's tables (every
 ``.parquet`` with its ``.json`` sidecar under ``results/<run>/``, except U-Net checkpoints) and the
@@ -77,9 +77,12 @@ PARTS = {
     "unet_pairs": Part(
         "unet_pairs", ("presets/cpu.yaml", "presets/overlays/unet_pairs.yaml"), ("unet_memorization_m",), ("unet",)
     ),
-    # trained on a GPU by bench/gpu_session.sh (throughput fig4), then `--from` its archive
+    # trained on a GPU by bench/gpu_session.sh (stages throughput fig4, then study_m), then `--from` its archive
     "gpu_fig4": Part(
         "gpu", ("presets/gpu.yaml",), ("unet_gaussian_transition",), ("bench", "unet/gaussian", "unet_train/gaussian")
+    ),
+    "gpu_study_m": Part(
+        "gpu", ("presets/gpu.yaml",), ("unet_memorization_m", "unet_samples"), ("bench", "unet", "unet_train")
     ),
 }
 
@@ -116,21 +119,27 @@ def collect(part: Part, workdir: Path, dest: Path) -> list[Path]:
     return written
 
 
-def unpack(archive: str | Path, part: Part, workdir: Path) -> list[Path]:
-    """Unpack the tables and logs of ``archive`` (a .tar.gz of bench/gpu_session.sh) into ``workdir``;
-    returns the files written. Every member must be a plain file under results/<run>/ or logs/<run>/ of
-    the part's run, else nothing is unpacked and the error names the member."""
+def unpack(archives, part: Part, workdir: Path) -> list[Path]:
+    """Unpack the tables and logs of ``archives`` (.tar.gz files of bench/gpu_session.sh, in order) into
+    ``workdir``; returns the files written. Every member of every archive must be a plain file under
+    results/<run>/ or logs/<run>/ of the part's run, else nothing is unpacked and the error names the
+    archive and the member."""
     roots = (f"results/{part.run}/", f"logs/{part.run}/")
-    with tarfile.open(archive, "r:gz") as tar:
-        members = tar.getmembers()
-        for member in members:
-            name = member.name
-            if not member.isfile() or not name.startswith(roots) or ".." in Path(name).parts:
-                raise ValueError(
-                    f"{archive}: member {name!r} is not a file under {' or '.join(roots)}; nothing unpacked"
-                )
-        tar.extractall(workdir, members=members, filter="data")
-    return [workdir / m.name for m in members]
+    for archive in archives:
+        with tarfile.open(archive, "r:gz") as tar:
+            for member in tar.getmembers():
+                name = member.name
+                if not member.isfile() or not name.startswith(roots) or ".." in Path(name).parts:
+                    raise ValueError(
+                        f"{archive}: member {name!r} is not a file under {' or '.join(roots)}; nothing unpacked"
+                    )
+    written = []
+    for archive in archives:
+        with tarfile.open(archive, "r:gz") as tar:
+            members = tar.getmembers()
+            tar.extractall(workdir, members=members, filter="data")
+            written += [workdir / m.name for m in members]
+    return written
 
 
 def _copy(src: Path, dst: Path) -> Path:
@@ -200,22 +209,28 @@ def main(argv=None) -> int:
     parser.add_argument("part", choices=sorted(PARTS))
     parser.add_argument("--cores", default="2")
     parser.add_argument(
-        "--from", dest="archive", default=None, help="the part's tables made elsewhere (bench/gpu_session.sh's archive)"
+        "--from",
+        dest="archives",
+        nargs="+",
+        default=None,
+        help="the part's tables made elsewhere (archives of bench/gpu_session.sh, unpacked in order)",
     )
     args = parser.parse_args(argv)
     part = PARTS[args.part]
     snakemake = Path(sys.executable).with_name("snakemake")
     cmd = [str(snakemake), *targets(part), "--cores", str(args.cores), "--configfile", *part.configfiles]
-    if args.archive:
+    if args.archives:
         try:
-            unpacked = unpack(args.archive, part, REPO)
+            unpacked = unpack(args.archives, part, REPO)
         except (OSError, ValueError, tarfile.TarError) as exc:
             print(f"memgen.reference: {exc}", file=sys.stderr)
             return 2
-        print(f"memgen.reference: {len(unpacked)} files of {args.archive} unpacked into results/{part.run}/ and logs/")
+        print(
+            f"memgen.reference: {len(unpacked)} files of {len(args.archives)} archive(s) in results/{part.run}/, logs/"
+        )
     if not has_cuda_device():  # the U-Net jobs (gpu=1 each) run single-threaded on the CPU: one per core
         cmd += ["--resources", f"gpu={args.cores if str(args.cores).isdigit() else os.cpu_count()}"]
-    if args.archive:  # the tables are the inputs: only the figure rules run, not the rules that made them
+    if args.archives:  # the tables are the inputs: only the figure rules run, not the rules that made them
         cmd += ["--allowed-rules", *(f"figure_{name}" for name in part.figures)]
     start = time.perf_counter()
     # the rules call `python`: this interpreter's, whether or not its environment is activated
