@@ -56,6 +56,31 @@ def test_claims_select_rows_by_a_condition_and_read_expressions(tmp_path):
     assert checks[3].measured == pytest.approx(0.09)  # psi_n = 1: |0.31 - 0.4|; per row it would be 0.2
 
 
+def test_a_contrast_pairs_two_generators_at_each_point(tmp_path):
+    """``contrast``: the control minus the model at each (psi_n, m), never across points or the mean of
+    the two; a point one of them lacks is left out."""
+    df = pd.DataFrame(
+        {
+            "generator": ["model", "control", "model", "control", "model", "control"],
+            "psi_n": [1.0, 1.0, 2.0, 2.0, 4.0, 8.0],
+            "m": ["inf"] * 6,
+            "p": [0.2, 0.9, 0.5, 0.6, 0.0, 1.0],
+        }
+    )
+    write_table(df, tmp_path / "results/x/summary.parquet", {"config": {}})
+    pair = {"by": ("psi_n", "m"), "contrast": ("generator", "control", "model")}
+    table = "results/x/summary.parquet"
+    claims = [
+        Claim("smallest", table, {"m": "inf"}, "p", 0.1, 1e-12, agg="min", **pair),
+        Claim("largest", table, {"m": "inf"}, "p", 0.7, 1e-12, agg="max", **pair),
+        Claim("points", table, {"m": "inf"}, "p", 2, 0, agg="count", **pair),
+        Claim("wrong sign", table, {}, "p", 0.0, 0, agg="min", op="≤", **pair),
+    ]
+    checks = check_claims(tmp_path, claims)
+    assert [c.status for c in checks] == ["agrees", "agrees", "agrees", "differs"]
+    assert checks[0].measured == pytest.approx(0.1)
+
+
 def test_inequalities_empty_filters_and_the_scale_in_the_rows(tmp_path):
     """``≤``/``≥`` hold or fail by their bound; a filter that matches no row of a run at the claim's scale is
     reported ("no rows"), while a run whose rows are of another scale (``rows.<column>``) is not checked."""

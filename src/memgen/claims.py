@@ -41,7 +41,9 @@ class Claim:
     that a rerun does not reproduce within any useful interval (a proportion of 8 trained models): a
     rerun reports it as such. The reference, whose number the text quotes, is always held to ``tol``.
     ``part``: the part of the reference (:data:`memgen.reference.PARTS`) whose tables hold the run the
-    text quotes, reference/<the part's run>/tables/."""
+    text quotes, reference/<the part's run>/tables/. ``contrast`` = (key, a, b) pairs the matching rows
+    by the ``by`` columns and reads the difference of the row with key == a minus the row with key == b
+    (e.g. a control minus the model at each grid point) instead of reducing each group."""
 
     text: str
     table: str
@@ -56,6 +58,7 @@ class Claim:
     op: str = "≈"
     part: str = "cpu"
     spread: tuple | str | None = None
+    contrast: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,11 @@ def check_claim(claim: Claim, root: str | Path = ".", rerun: bool = False) -> Cl
         rows = rows[np.isclose(rows[column], want, rtol=1e-9, atol=0) if numeric else rows[column] == want]
     if rows.empty:
         return ClaimCheck(claim, "no rows")
-    if claim.by:  # numbers only: flags (e.g. the rf summaries' *_agrees) have no mean or range
+    if claim.contrast:  # row (key == a) minus row (key == b) at each value of the ``by`` columns
+        key, a, b = claim.contrast
+        first, second = (rows[rows[key] == v].set_index(list(claim.by)).select_dtypes("number") for v in (a, b))
+        rows = (first - second).dropna(how="all").reset_index()
+    elif claim.by:  # numbers only: flags (e.g. the rf summaries' *_agrees) have no mean or range
         groups = rows.drop(columns=rows.select_dtypes("bool").columns).groupby(list(claim.by))
         rows = (
             (groups.max(numeric_only=True) - groups.min(numeric_only=True))
@@ -802,6 +809,93 @@ PAPER_SENSITIVITY: list[Claim] = [
         for N, v in ((250, 0.7), (4000, 0.8))
     ),
     _sensitivity("model stays at 0", {"generator": "model", "psi_n": 1.0, "m": "1"}, 0.0, "max"),
+]
+POINT = ("psi_n", "psi_p", "m")  # a grid point of the bridge
+CONTROL_MINUS_MODEL = {"by": POINT, "contrast": ("generator", "spread_matched", "model")}
+
+
+def _control(text: str, where: dict, column: str, value: float, agg: str = "mean", op: str = "≈", kind="transition"):
+    """A claim on the training-blind control at the papers' scale (part bridge), alone or paired with the
+    model at each point (``where`` with the keys of :data:`CONTROL_MINUS_MODEL`)."""
+    pair = {k: where.pop(k) for k in ("by", "contrast") if k in where}
+    table = f"bridge/{kind}/summary.parquet"
+    return Claim(text, table, where, column, value, 0.0005, BRIDGE, agg, op=op, part="bridge", **pair)
+
+
+PAPER_CONTROL: list[Claim] = [
+    _control("(0.052 on average, at most 0.4)", {"generator": "spread_matched", "m": "1"}, "p_positive", 0.052),
+    _control("(0.052 on average, at most 0.4)", {"generator": "spread_matched", "m": "1"}, "p_positive", 0.4, "max"),
+    *(
+        claim
+        for m in ("10", "inf")
+        for claim in (
+            _control(
+                "higher than the model at every one of the 21 points",
+                {"m": m, **CONTROL_MINUS_MODEL},
+                "p_positive",
+                21,
+                "count",
+            ),
+            _control(
+                "higher than the model at every one of the 21 points",
+                {"m": m, **CONTROL_MINUS_MODEL},
+                "p_positive",
+                0.1,
+                "min",
+                "≥",
+            ),
+        )
+    ),
+    _control("average 0.767 and 0.867", {"generator": "spread_matched", "m": "10"}, "p_positive", 0.767),
+    _control("average 0.767 and 0.867", {"generator": "spread_matched", "m": "inf"}, "p_positive", 0.867),
+    _control("against 0.167 and 0.229)", {"generator": "model", "m": "10"}, "p_positive", 0.167),
+    _control("against 0.167 and 0.229)", {"generator": "model", "m": "inf"}, "p_positive", 0.229),
+    *(
+        _control(
+            "at the 14 points where the m = ∞ samples",
+            {"generator": g, "m": "inf", "query": "spread_mean < 1"},
+            "p_positive",
+            14,
+            "count",
+        )
+        for g in ("model", "spread_matched")
+    ),
+    _control(
+        "it scores 1.0 at every one, the model 0.271 on average",
+        {"generator": "spread_matched", "m": "inf", "query": "spread_mean < 1"},
+        "p_positive",
+        1.0,
+        "min",
+        "≥",
+    ),
+    _control(
+        "it scores 1.0 at every one, the model 0.271 on average",
+        {"generator": "model", "m": "inf", "query": "spread_mean < 1"},
+        "p_positive",
+        0.271,
+    ),
+    _control("(36 points per m)", {"generator": "model", "m": "inf"}, "p_positive", 36, "count", kind="phase"),
+    _control(
+        "higher than the model at 34 points",
+        {"m": "inf", **CONTROL_MINUS_MODEL},
+        "p_positive > 0",
+        34,
+        "sum",
+        kind="phase",
+    ),
+    _control(
+        "as high at the other 2", {"m": "inf", **CONTROL_MINUS_MODEL}, "p_positive", 0.0, "min", "≥", kind="phase"
+    ),
+    _control(
+        "(on\naverage 0.833 against 0.286)",
+        {"generator": "spread_matched", "m": "inf"},
+        "p_positive",
+        0.833,
+        kind="phase",
+    ),
+    _control(
+        "(on\naverage 0.833 against 0.286)", {"generator": "model", "m": "inf"}, "p_positive", 0.286, kind="phase"
+    ),
 ]
 CONTROL_AND_SENSITIVITY: list[Claim] = [
     _cpu_bridge(
@@ -1506,6 +1600,7 @@ CLAIMS: list[Claim] = [
     *RF_DYNAMICS_DOCS,
     *RF_CONVERGENCE_DOCS,
     *CONTROL_AND_SENSITIVITY,
+    *PAPER_CONTROL,
     *PAPER_SENSITIVITY,
 ]
 
