@@ -814,12 +814,22 @@ POINT = ("psi_n", "psi_p", "m")  # a grid point of the bridge
 CONTROL_MINUS_MODEL = {"by": POINT, "contrast": ("generator", "spread_matched", "model")}
 
 
-def _control(text: str, where: dict, column: str, value: float, agg: str = "mean", op: str = "≈", kind="transition"):
-    """A claim on the training-blind control at the papers' scale (part bridge), alone or paired with the
-    model at each point (``where`` with the keys of :data:`CONTROL_MINUS_MODEL`)."""
+def _control(
+    text: str,
+    where: dict,
+    column: str,
+    value: float,
+    agg: str = "mean",
+    op: str = "≈",
+    kind="transition",
+    d32: bool = False,
+):
+    """A claim on the training-blind control at the papers' scale (part bridge; ``d32``: part bridge_d32),
+    alone or paired with the model at each point (``where`` with the keys of :data:`CONTROL_MINUS_MODEL`)."""
     pair = {k: where.pop(k) for k in ("by", "contrast") if k in where}
     table = f"bridge/{kind}/summary.parquet"
-    return Claim(text, table, where, column, value, 0.0005, BRIDGE, agg, op=op, part="bridge", **pair)
+    scale, part = (BRIDGE_32, "bridge_d32") if d32 else (BRIDGE, "bridge")
+    return Claim(text, table, where, column, value, 0.0005, scale, agg, op=op, part=part, **pair)
 
 
 PAPER_CONTROL: list[Claim] = [
@@ -899,6 +909,45 @@ PAPER_CONTROL: list[Claim] = [
     ),
     _control(
         "(on average 0.833 against\n0.286)", {"generator": "model", "m": "inf"}, "p_positive", 0.286, kind="phase"
+    ),
+]
+D32 = {"d32": True}
+D32_CONTROL: list[Claim] = [
+    *(
+        claim
+        for m, higher in (("10", 19), ("inf", 20))
+        for claim in (
+            _control(
+                "19 and 20 of the 21 points", {"m": m, **CONTROL_MINUS_MODEL}, "p_positive > 0", higher, "sum", **D32
+            ),
+            _control("as high at the others", {"m": m, **CONTROL_MINUS_MODEL}, "p_positive", 0.0, "min", "≥", **D32),
+        )
+    ),
+    _control("(on average 0.724 and 0.795", {"generator": "spread_matched", "m": "10"}, "p_positive", 0.724, **D32),
+    _control("(on average 0.724 and 0.795", {"generator": "spread_matched", "m": "inf"}, "p_positive", 0.795, **D32),
+    _control("against 0.086 and\n0.181)", {"generator": "model", "m": "10"}, "p_positive", 0.086, **D32),
+    _control("against 0.086 and\n0.181)", {"generator": "model", "m": "inf"}, "p_positive", 0.181, **D32),
+    *(
+        _control(
+            "0.8 to 1.0 at the 14 points",
+            {"generator": "spread_matched", "m": "inf", "query": "spread_mean < 1"},
+            "p_positive",
+            v,
+            agg,
+            op,
+            **D32,
+        )
+        for v, agg, op in ((0.8, "min", "≥"), (1.0, "max", "≤"), (14, "count", "≈"))
+    ),
+    _control(
+        "(the model 0.214\non average)",
+        {"generator": "model", "m": "inf", "query": "spread_mean < 1"},
+        "p_positive",
+        0.214,
+        **D32,
+    ),
+    _control(
+        "at m = 1 it scores 0.043 on average", {"generator": "spread_matched", "m": "1"}, "p_positive", 0.043, **D32
     ),
 ]
 CONTROL_AND_SENSITIVITY: list[Claim] = [
@@ -1605,6 +1654,7 @@ CLAIMS: list[Claim] = [
     *RF_CONVERGENCE_DOCS,
     *CONTROL_AND_SENSITIVITY,
     *PAPER_CONTROL,
+    *D32_CONTROL,
     *PAPER_SENSITIVITY,
 ]
 
