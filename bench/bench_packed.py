@@ -5,8 +5,9 @@ after another (train_ddpm), and the memory-format / compile options of a single 
                                  [--steps 30] [--repeats 3] [--compile] [--out table.parquet]
 
 Configurations: the quick preset's 16x16 U-Net (base 16), a 14x14 MNIST-sized one (base 32), and
-(``--configs fig4``) Paper B's 12.9 M-parameter Fig. 4 U-Net at 16x16. One measurement = ``--steps``
-optimizer steps of K models at batch ``--batch`` (K sequential runs, or one pack of K),
+(``--configs fig4``) Paper B's 12.8 M-parameter Fig. 4 U-Net at 16x16, as config.yaml's
+unet.gaussian configures it. One measurement = ``--steps`` optimizer steps of K models at batch
+``--batch`` (K sequential runs, or one pack of K),
 the two ways measured alternately ``--repeats`` times; prints the median images/s of each and their
 ratio. Then, for one model: channels-last memory format against the default, and (``--compile``)
 torch.compile against eager, measured the same way after a warm-up. ``--out`` also writes the numbers
@@ -18,14 +19,18 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from pathlib import Path
 
 import pandas as pd
 import torch
+import yaml
 
 from memgen.io import provenance, write_table
 from memgen.training import TrainingConfig, build_unet, train_ddpm, train_ddpm_models
 from memgen.unet import UNetConfig, count_parameters
+from memgen.unet_setup import unet_config
 
+FIG4 = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())["unet"]["gaussian"]
 CONFIGS = {
     "quick": UNetConfig(
         image_size=16, base_channels=16, channel_mults=(1, 2), num_res_blocks=1, attention_levels=1, groups=8, heads=2
@@ -33,15 +38,8 @@ CONFIGS = {
     "mnist14": UNetConfig(
         image_size=14, base_channels=32, channel_mults=(1, 2), num_res_blocks=1, attention_levels=1, groups=8, heads=4
     ),
-    "fig4": UNetConfig(
-        image_size=16,
-        base_channels=88,
-        channel_mults=(1, 2, 2),
-        num_res_blocks=2,
-        attention_levels=2,
-        groups=8,
-        heads=4,
-    ),
+    # Paper B's Fig. 4 U-Net as config.yaml configures it
+    "fig4": unet_config(FIG4["model"], FIG4["image_size"]),
 }
 
 
